@@ -1,0 +1,97 @@
+"""The three storage ports. The service speaks only to these; each adapter lives in its own module.
+
+Documents are plain JSON-able dicts carrying `id`, `type`, `tenantId` and `userId`; the partition is always
+the pair (tenantId, userId). Adapters return stored documents with `_etag` set.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+PartitionKey = tuple[str, str]  # (tenantId, userId)
+
+
+class StoreError(Exception):
+    """Base of the errors a port may raise. Messages never carry document bodies or secret values."""
+
+
+class Conflict(StoreError):
+    """Create of an id that exists (documents), or a backup path that holds other content."""
+
+
+class PreconditionFailed(StoreError):
+    """The etag given no longer matches: someone else wrote first."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class DependencyUnavailable(StoreError):
+    """A transient failure that outlived the adapter's retries; the caller may retry later (HTTP 503)."""
+
+    def __init__(self, message: str, retry_after: float = 5.0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    async def read(self, pk: PartitionKey, doc_id: str) -> dict | None: ...
+
+    async def create(self, pk: PartitionKey, doc: Mapping[str, Any]) -> dict:
+        """Insert; raises Conflict if the id exists."""
+
+    async def replace(self, pk: PartitionKey, doc: Mapping[str, Any], etag: str) -> dict:
+        """Replace only if the stored etag equals `etag`; raises PreconditionFailed or NotFound."""
+
+    async def write_set(self, pk: PartitionKey, upserts: Sequence[Mapping[str, Any]],
+                        deletes: Sequence[str] = ()) -> None:
+        """Upsert and delete documents of one partition (idempotent; embedded: one transaction)."""
+
+    async def list_partition(self, pk: PartitionKey, types: Sequence[str] | None = None) -> list[dict]: ...
+
+    async def list_ids(self, pk: PartitionKey, types: Sequence[str]) -> list[str]: ...
+
+    async def find(self, doc_type: str, *, tenant_id: str | None = None,
+                   where: Mapping[str, Any] | None = None) -> list[dict]:
+        """Documents of one type across partitions (optionally one tenant), equality filters on top-level
+        fields. Used by ops and the timer on small per-user documents only, never on chat data."""
+
+    async def health(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class SecretStore(Protocol):
+    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
+        """Store `value` under `name`; returns False (and writes no new version) if it is unchanged."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def health(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: str
+    size: int
+    sha256: str
+    created: bool  # False when the same content was already there (a retry)
+
+
+@runtime_checkable
+class BackupStore(Protocol):
+    async def write(self, path: str, data: bytes, metadata: Mapping[str, str]) -> BackupInfo:
+        """Write once: never overwrites. Same content already there → created=False; other content → Conflict."""
+
+    async def read(self, path: str) -> bytes | None: ...
+
+    async def list(self, prefix: str = "") -> list[str]: ...
+
+    async def health(self) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,131 @@
+"""The one typed settings object, read once from the environment (Functions app settings).
+
+Names follow the Functions conventions so that one setting serves a trigger binding and the SDK client:
+`COSMOS__accountEndpoint`, `BACKUP_STORAGE__blobServiceUri`, `<NAME>__credential`, `<NAME>__clientId`.
+A bare `COSMOS` / `BACKUP_STORAGE` holds a connection string and is meant for emulators only.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", populate_by_name=False)
+
+    # --- which adapter serves each port -------------------------------------------------------
+    document_store: Literal["embedded", "cosmos"] = Field("embedded", validation_alias="DOCUMENT_STORE")
+    secret_store: Literal["local", "keyvault"] = Field("local", validation_alias="SECRET_STORE")
+    backup_store: Literal["local", "blob"] = Field("local", validation_alias="BACKUP_STORE")
+    local_data_dir: Path = Field(PROJECT_ROOT / ".localdata", validation_alias="LOCAL_DATA_DIR")
+    local_secrets_key: str | None = Field(None, validation_alias="LOCAL_SECRETS_KEY")
+
+    # --- Cosmos DB ----------------------------------------------------------------------------
+    cosmos_connection: str | None = Field(None, validation_alias="COSMOS")
+    cosmos_endpoint: str | None = Field(None, validation_alias="COSMOS__accountEndpoint")
+    cosmos_credential: str | None = Field(None, validation_alias="COSMOS__credential")
+    cosmos_client_id: str | None = Field(None, validation_alias="COSMOS__clientId")
+    cosmos_database: str = Field("agentplatform", validation_alias="COSMOS_DATABASE")
+    cosmos_container: str = Field("userdata", validation_alias="COSMOS_CONTAINER")
+    cosmos_verify_tls: bool = Field(True, validation_alias="COSMOS_VERIFY_TLS")
+
+    # --- Blob storage (backups) ---------------------------------------------------------------
+    backup_connection: str | None = Field(None, validation_alias="BACKUP_STORAGE")
+    backup_service_uri: str | None = Field(None, validation_alias="BACKUP_STORAGE__blobServiceUri")
+    backup_credential: str | None = Field(None, validation_alias="BACKUP_STORAGE__credential")
+    backup_client_id: str | None = Field(None, validation_alias="BACKUP_STORAGE__clientId")
+    backup_container: str = Field("backups", validation_alias="BACKUP_CONTAINER")
+
+    # --- Key Vault ----------------------------------------------------------------------------
+    key_vault_uri: str | None = Field(None, validation_alias="KEY_VAULT__vaultUri")
+    key_vault_client_id: str | None = Field(None, validation_alias="KEY_VAULT__clientId")
+    key_vault_verify_tls: bool = Field(True, validation_alias="KEY_VAULT_VERIFY_TLS")
+
+    # --- auth ---------------------------------------------------------------------------------
+    auth_mode: Literal["entra", "dev"] = Field("entra", validation_alias="AUTH_MODE")
+    auth_issuer: str = Field("https://login.microsoftonline.com/{tid}/v2.0", validation_alias="AUTH_ISSUER")
+    auth_audience: str = Field("api://agent-platform-migration", validation_alias="AUTH_AUDIENCE")
+    auth_jwks_url: str = Field("https://login.microsoftonline.com/common/discovery/v2.0/keys",
+                               validation_alias="AUTH_JWKS_URL")
+    auth_tenant_claim: str = Field("tid", validation_alias="AUTH_TENANT_CLAIM")
+    auth_user_claim: str = Field("oid", validation_alias="AUTH_USER_CLAIM")
+    auth_admin_role: str = Field("Migration.Admin", validation_alias="AUTH_ADMIN_ROLE")
+    auth_dev_secret: str | None = Field(None, validation_alias="AUTH_DEV_SECRET")
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    cors_allowed_origins: str = Field("", validation_alias="CORS_ALLOWED_ORIGINS")
+    # A full 5 M-character localStorage, every character escaped as \uXXXX, still fits.
+    max_body_bytes: int = Field(32 * 1024 * 1024, validation_alias="MAX_BODY_BYTES", gt=0)
+    max_json_depth: int = Field(32, validation_alias="MAX_JSON_DEPTH", gt=1)
+
+    # --- migration behaviour --------------------------------------------------------------------
+    lease_seconds: float = Field(120.0, validation_alias="MIGRATION_LEASE_SECONDS", gt=0)
+    write_concurrency: int = Field(16, validation_alias="WRITE_CONCURRENCY", ge=1, le=256)
+    secret_concurrency: int = Field(8, validation_alias="SECRET_CONCURRENCY", ge=1, le=64)
+    max_document_bytes: int = Field(1_500_000, validation_alias="MAX_DOCUMENT_BYTES", ge=4096)
+    rollout_tenants: str = Field("*", validation_alias="MIGRATION_ROLLOUT_TENANTS")
+    sweep_schedule: str = Field("0 */15 * * * *", validation_alias="SWEEP_SCHEDULE")
+    sweep_sample_size: int = Field(20, validation_alias="SWEEP_SAMPLE_SIZE", ge=0)
+
+    # --- platform -----------------------------------------------------------------------------
+    website_instance_id: str | None = Field(None, validation_alias="WEBSITE_INSTANCE_ID")
+    appinsights_connection: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
+
+    @field_validator("local_data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v if v.is_absolute() else (PROJECT_ROOT / v)
+
+    @property
+    def in_azure(self) -> bool:
+        return bool(self.website_instance_id)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
+
+    @property
+    def rollout_all(self) -> bool:
+        return self.rollout_tenants.strip() == "*"
+
+    @property
+    def rollout_list(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.rollout_tenants.split(",") if t.strip() and t.strip() != "*")
+
+    @model_validator(mode="after")
+    def _refuse_local_parts_in_azure(self) -> "Settings":
+        # The embedded adapters and dev tokens are for laptops; in Azure they would be a silent hole.
+        if self.in_azure:
+            local = [n for n, bad in (("DOCUMENT_STORE=embedded", self.document_store == "embedded"),
+                                       ("SECRET_STORE=local", self.secret_store == "local"),
+                                       ("BACKUP_STORE=local", self.backup_store == "local"),
+                                       ("AUTH_MODE=dev", self.auth_mode == "dev")) if bad]
+            if local:
+                raise ValueError("refusing to run in Azure with local-only settings: " + ", ".join(local))
+        if self.auth_mode == "dev" and not self.auth_dev_secret:
+            raise ValueError("AUTH_MODE=dev needs AUTH_DEV_SECRET")
+        return self
+
+
+def setting_names() -> list[str]:
+    """Every environment name the code reads (used by the infra and sample-settings tests)."""
+    return [f.validation_alias for f in Settings.model_fields.values()]
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """For tests and the local host: forget the cached object so the next read sees the environment."""
+    get_settings.cache_clear()
+
+
