@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     sweep_schedule: str = Field("0 */15 * * * *", validation_alias="SWEEP_SCHEDULE")
     sweep_sample_size: int = Field(20, validation_alias="SWEEP_SAMPLE_SIZE", ge=0)
 
+    # Local runs and tests only (see shared/faults.py); refused in Azure.
+    fault_injection: str | None = Field(None, validation_alias="FAULT_INJECTION")
+
     # --- platform -----------------------------------------------------------------------------
     website_instance_id: str | None = Field(None, validation_alias="WEBSITE_INSTANCE_ID")
     appinsights_connection: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
@@ -106,7 +109,8 @@ class Settings(BaseSettings):
             local = [n for n, bad in (("DOCUMENT_STORE=embedded", self.document_store == "embedded"),
                                        ("SECRET_STORE=local", self.secret_store == "local"),
                                        ("BACKUP_STORE=local", self.backup_store == "local"),
-                                       ("AUTH_MODE=dev", self.auth_mode == "dev")) if bad]
+                                       ("AUTH_MODE=dev", self.auth_mode == "dev"),
+                                       ("FAULT_INJECTION", bool(self.fault_injection))) if bad]
             if local:
                 raise ValueError("refusing to run in Azure with local-only settings: " + ", ".join(local))
         if self.auth_mode == "dev" and not self.auth_dev_secret:

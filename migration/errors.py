@@ -1,0 +1,37 @@
+"""Domain errors with their HTTP status and machine-readable code. Messages never carry user data."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def body(self) -> dict:
+        return {"error": self.message, "code": self.code, **self.extra}
+
+
+def already_migrated(completed_at: str | None) -> ServiceError:
+    return ServiceError(409, "ALREADY_MIGRATED", "Migration already completed", migration_date=completed_at)
+
+
+def in_progress() -> ServiceError:
+    return ServiceError(409, "MIGRATION_IN_PROGRESS", "Another migration of this user is in progress; retry later")
+
+
+def rollback_active() -> ServiceError:
+    return ServiceError(409, "ROLLBACK_ACTIVE", "Migration is paused for this tenant by an emergency rollback")
+
+
+def not_enabled() -> ServiceError:
+    return ServiceError(403, "MIGRATION_NOT_ENABLED", "Migration is not enabled for this tenant yet")
+
+
+def not_migrated() -> ServiceError:
+    return ServiceError(404, "NOT_MIGRATED", "No completed migration to export for this user")
+
+
+def validation(message: str, code: str = "VALIDATION_ERROR", status: int = 400, **extra: Any) -> ServiceError:
+    return ServiceError(status, code, message, **extra)

@@ -1,0 +1,106 @@
+"""Rebuilding a user's localStorage from the stored documents (the rollback package). Pure.
+
+Raw values come back as the very same string; JSON values come back as JSON that parses deep-equal to the
+original (array order kept, unknown fields kept, secrets put back from the vault).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+from typing import Any, Iterable
+
+from .planner import dumps_value
+from .secret_fields import restore
+
+_COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
+
+
+def secret_names(docs: Iterable[dict]) -> set[str]:
+    names: set[str] = set()
+    for d in docs:
+        names.update(ref["name"] for ref in d.get("secretRefs") or ())
+        names.update(d.get("rawSecretRefs") or ())
+    return names
+
+
+def _unchunk(docs: list[dict]) -> list[dict]:
+    chunks: dict[str, list[dict]] = defaultdict(list)
+    rest = []
+    for d in docs:
+        (chunks[d["parentId"]].append(d) if d["type"] == "chunk" else rest.append(d))
+    for d in rest:
+        if d.get("chunks"):
+            parts = sorted(chunks[d["id"]], key=lambda c: c["seq"])
+            if len(parts) != d["chunks"]:
+                raise ValueError(f"document {d['id']} is missing chunks")
+            d.update(json.loads("".join(p["text"] for p in parts)))
+    return rest
+
+
+def _payload(d: dict, field: str, secrets: dict[str, str]) -> Any:
+    value = d.get(field)
+    refs = d.get("secretRefs")
+    if refs:
+        value = restore(copy.deepcopy(value), refs, secrets)
+    return value
+
+
+def _raw(d: dict, secrets: dict[str, str]) -> str:
+    if d.get("rawSecretRefs"):
+        return "".join(secrets[n] for n in d["rawSecretRefs"])
+    return d["raw"]
+
+
+def _collection(docs: list[dict], shape: str | None, secrets: dict[str, str]) -> str:
+    docs = sorted(docs, key=lambda d: d["position"])
+    if shape == "object":
+        return dumps_value({d["slot"]: _payload(d, "data", secrets) for d in docs})
+    return dumps_value([_payload(d, "data", secrets) for d in docs])
+
+
+def _chat(docs: list[dict], secrets: dict[str, str]) -> str:
+    session = next(d for d in docs if d["type"] == "chat_session")
+    messages = []
+    for m in sorted((d for d in docs if d["type"] == "chat_message"), key=lambda d: d["sequence_number"]):
+        item = _payload(m, "data", secrets)
+        if m.get("contentField"):
+            item = {**item, m["contentField"]: m["content"]}
+        messages.append(item)
+    if session["shape"] == "array":
+        return dumps_value(messages)
+    out = dict(_payload(session, "data", secrets) or {})
+    if session.get("messagesField"):
+        out[session["messagesField"]] = messages
+    return dumps_value(out)
+
+
+def rebuild(manifest: list[dict], docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
+    """localStorage {key: value} for every key that was migrated or quarantined, in manifest order."""
+    by_key: dict[str, list[dict]] = defaultdict(list)
+    for d in _unchunk([d for d in docs if d.get("sourceKey") is not None]):
+        by_key[d["sourceKey"]].append(d)
+    out: dict[str, str] = {}
+    for entry in manifest:
+        key = entry["key"]
+        if entry["disposition"] == "ignored":
+            continue
+        group = by_key.pop(key, [])
+        out[key] = _value(entry, group, secrets)
+    for key, group in by_key.items():  # documents whose key the manifest does not list (written later)
+        out[key] = _value({"key": key}, group, secrets)
+    return out
+
+
+def _value(entry: dict, group: list[dict], secrets: dict[str, str]) -> str:
+    types = {d["type"] for d in group}
+    if "quarantine" in types:
+        return _raw(next(d for d in group if d["type"] == "quarantine"), secrets)
+    if "preferences" in types:
+        d = group[0]
+        return dumps_value(_payload(d, "value", secrets)) if "value" in d else _raw(d, secrets)
+    if "chat_session" in types:
+        return _chat(group, secrets)
+    if types & set(_COLLECTION_TYPES) or entry.get("family") in ("agents", "llm_configs", "mcp_servers"):
+        return _collection(group, entry.get("shape"), secrets)
+    raise ValueError(f"no documents to rebuild key #{entry.get('key')!r}")

@@ -1,0 +1,82 @@
+"""Typed views of the localStorage items. Pure.
+
+The stored item is always the original object (unknown fields kept, nothing coerced in place); these models
+only derive the typed, queryable fields of a document. An item that does not fit its model is still kept
+whole; it just gets no typed fields and a warning.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+Id = str | int
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Agent(_Item):
+    id: Id | None = None
+    name: str | None = None
+    llmConfigId: Id | None = None
+    mcpServerIds: list[Id] | None = None
+
+
+class LlmConfig(_Item):
+    id: Id | None = None
+    name: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    isDefault: bool | None = None
+
+
+class McpServer(_Item):
+    id: Id | None = None
+    name: str | None = None
+    transport: str | None = None
+    enabled: bool | None = None
+
+
+def typed(model: type[_Item], item: Any) -> _Item | None:
+    if not isinstance(item, dict):
+        return None
+    try:
+        return model.model_validate(item)
+    except ValidationError:
+        return None
+
+
+_MIN_TS = datetime(1970, 1, 1, tzinfo=timezone.utc).timestamp()
+_MAX_TS = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
+_MS_THRESHOLD = 1e11  # below: seconds (until year 5138); above: milliseconds
+
+
+def normalize_timestamp(value: Any) -> str | None:
+    """ISO-8601 UTC for epoch ms, epoch s, numeric strings and ISO text; None for anything else.
+
+    A bad timestamp never fails a message (the seed's `new Date(garbage)`): the original stays in the item.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                return None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) >= _MS_THRESHOLD else value
+        if not (_MIN_TS <= seconds <= _MAX_TS):
+            return None
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    return None

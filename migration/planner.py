@@ -1,0 +1,411 @@
+"""The migration plan: every received key accounted for exactly once, and the documents to write. Pure.
+
+plan() never raises on user data. A key is `migrated` (documents written), `quarantined` (kept raw in a
+quarantine document with a reason) or `ignored` (with a reason; it stays in the browser).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import models
+from .families import Classification, Disposition, Family, classify
+from .secret_fields import PLACEHOLDER_PREFIX, SecretSlot, extract, looks_secret, vault_name
+
+SCHEMA_VERSION = 1
+DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
+              "quarantine", "chunk")
+MERGED_PREFERENCES_ID = "preferences.merged"
+# Key Vault values are capped at 25 KB; raw values that must go to the vault are cut in pieces this long.
+VAULT_PIECE_CHARS = 4000
+# Seed's merged-preferences categories, by the key's name (`ui_preferences_<t>` -> `ui_preferences`).
+_MERGED_CATEGORIES = (("ui_preferences", "ui_preferences"), ("notification", "notification_preferences"),
+                      ("privacy", "privacy_settings"))
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(name)  # NaN / Infinity: JSON.parse refuses them, so the value is not JSON
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJson(text)
+    return value
+
+
+def parse_json(text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None)."""
+    try:
+        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except (ValueError, _NotJson, RecursionError):
+        return False, None
+
+
+def dumps_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key_hash(key: str) -> str:
+    return sha256_text(key)[:16]
+
+
+@dataclass
+class KeyOutcome:
+    key: str
+    sha256: str
+    disposition: Disposition
+    reason: str | None = None
+    family: str | None = None
+    documents: int = 0
+    shape: str | None = None
+
+    def manifest_entry(self) -> dict:
+        entry = {"key": self.key, "sha256": self.sha256, "disposition": self.disposition.value,
+                 "documents": self.documents}
+        for name in ("reason", "family", "shape"):
+            if getattr(self, name) is not None:
+                entry[name] = getattr(self, name)
+        return entry
+
+
+@dataclass
+class Plan:
+    tenant: str
+    user: str
+    migration_id: str
+    payload_sha256: str
+    documents: list[dict] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)            # vault name -> value
+    keys: list[KeyOutcome] = field(default_factory=list)
+    backup_values: dict[str, str] = field(default_factory=dict)      # what the backup holds, secrets swapped
+    warnings: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=lambda: {
+        "agents": 0, "llm_configs": 0, "mcp_servers": 0, "chat_sessions": 0, "chat_messages": 0,
+        "preferences": 0})
+
+    def count(self, disposition: Disposition) -> int:
+        return sum(1 for k in self.keys if k.disposition is disposition)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"received": len(self.keys), "migrated": self.count(Disposition.MIGRATED),
+                "quarantined": self.count(Disposition.QUARANTINED), "ignored": self.count(Disposition.IGNORED)}
+
+    def listed(self, disposition: Disposition) -> list[dict]:
+        return [{"key": k.key, "reason": k.reason} for k in self.keys if k.disposition is disposition]
+
+    @property
+    def migrated_records(self) -> int:
+        return sum(self.summary.values())
+
+
+class _KeyBuilder:
+    """Builds the documents of one key; collects its secrets and its backup value."""
+
+    def __init__(self, plan: Plan, key: str, text: str, max_doc_bytes: int):
+        self.plan, self.key, self.text = plan, key, text
+        self.kh = key_hash(key)
+        self.docs: list[dict] = []
+        self.slots: list[SecretSlot] = []
+        self.backup_dirty = False
+        self.max_doc_bytes = max_doc_bytes
+
+    def doc(self, doc_type: str, doc_id: str, **fields: Any) -> dict:
+        d = {"id": doc_id, "type": doc_type, "tenantId": self.plan.tenant, "userId": self.plan.user,
+             "migrationId": self.plan.migration_id, "schemaVersion": SCHEMA_VERSION, "sourceKey": self.key}
+        d.update(fields)
+        self.docs.append(d)
+        return d
+
+    def extract(self, value: Any, base: tuple = (), **kw: Any) -> tuple[Any, list[dict] | None]:
+        ext = extract(value, tenant=self.plan.tenant, user=self.plan.user, source_key=self.key, base=base, **kw)
+        if not ext.slots:
+            return value, None
+        self.slots.extend(ext.slots)
+        self.backup_dirty = True
+        return ext.value, [s.ref() for s in ext.slots]
+
+    def raw_fields(self, sensitive: bool) -> dict:
+        """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces."""
+        if not (sensitive or looks_secret(self.text)):
+            return {"raw": self.text}
+        names = []
+        for n, start in enumerate(range(0, max(len(self.text), 1), VAULT_PIECE_CHARS)):
+            name = vault_name(self.plan.tenant, self.plan.user, self.key, ("raw", n))
+            self.slots.append(SecretSlot(("raw", n), name, self.text[start:start + VAULT_PIECE_CHARS]))
+            names.append(name)
+        self.backup_dirty = True
+        return {"raw": None, "rawSecretRefs": names}
+
+    def backup_value(self, rebuilt: Callable[[], Any] | None) -> str:
+        if not self.backup_dirty:
+            return self.text
+        if rebuilt is None:  # raw value moved to the vault
+            return PLACEHOLDER_PREFIX + ",".join(s.name for s in self.slots)
+        return dumps_value(rebuilt())
+
+    def spill_oversized(self) -> None:
+        """Documents must stay under the Cosmos 2 MB cap: move an oversized payload into chunk documents."""
+        if len(self.text) * 6 + 4096 < self.max_doc_bytes:
+            return  # no document from this value can be that large (worst case: every char escaped)
+        piece = self.max_doc_bytes // 3
+        extra = []
+        for d in self.docs:
+            encoded = json.dumps(d, ensure_ascii=True, separators=(",", ":"))
+            if len(encoded) + 1024 < self.max_doc_bytes:
+                continue
+            payload = {f: d.pop(f) for f in ("data", "content", "raw", "value") if f in d}
+            text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+            pieces = [text[i:i + piece] for i in range(0, len(text), piece)]
+            d["chunks"] = len(pieces)
+            for n, chunk in enumerate(pieces):
+                extra.append({"id": f"{d['id']}.chunk{n:04d}", "type": "chunk", "tenantId": d["tenantId"],
+                              "userId": d["userId"], "migrationId": d["migrationId"],
+                              "schemaVersion": SCHEMA_VERSION, "sourceKey": self.key, "parentId": d["id"],
+                              "seq": n, "text": chunk})
+        self.docs.extend(extra)
+
+
+# --- family builders: each returns (outcome fields) or raises _Quarantine ------------------------------
+
+class _Quarantine(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+_COLLECTIONS = {
+    Family.AGENTS: ("agent", "agents", models.Agent, frozenset()),
+    Family.LLM_CONFIGS: ("llm_config", "llm_configs", models.LlmConfig, frozenset({"endpoint"})),
+    Family.MCP_SERVERS: ("mcp_server", "mcp_servers", models.McpServer, frozenset()),
+}
+
+
+def _typed_fields(doc_type: str, item: Any, refs: list[dict] | None) -> dict:
+    model = {"agent": models.Agent, "llm_config": models.LlmConfig, "mcp_server": models.McpServer}[doc_type]
+    m = models.typed(model, item)
+    if m is None:
+        return {"valid": False}
+    out: dict[str, Any] = {"itemId": None if m.id is None else str(m.id), "name": m.name}
+    if doc_type == "agent":
+        out["llmConfigId"] = None if m.llmConfigId is None else str(m.llmConfigId)
+        out["mcpServerIds"] = [str(i) for i in m.mcpServerIds or []]
+    elif doc_type == "llm_config":
+        out.update(provider=m.provider, model=m.model)
+        for ref in refs or []:  # the seed's reference fields
+            if ref["path"] == ["apiKey"]:
+                out["api_key_vault_secret"] = ref["name"]
+            elif ref["path"] == ["endpoint"]:
+                out["endpoint_vault_secret"] = ref["name"]
+    else:
+        out.update(transport=m.transport, enabled=m.enabled)
+    return out
+
+
+def _collection(b: _KeyBuilder, family: Family) -> tuple[str, str]:
+    doc_type, summary_name, _model, extra_fields = _COLLECTIONS[family]
+    ok, parsed = parse_json(b.text)
+    if not ok:
+        raise _Quarantine("invalid_json")
+    if isinstance(parsed, list):
+        shape, items = "array", [(None, item) for item in parsed]
+    elif isinstance(parsed, dict) and all(isinstance(v, dict) for v in parsed.values()):
+        shape, items = "object", list(parsed.items())
+    else:
+        raise _Quarantine("unexpected_shape")
+    rebuilt = []
+    for i, (slot, item) in enumerate(items):
+        data, refs = b.extract(item, base=(i,), extra_fields=extra_fields, by_pattern=True)
+        fields = _typed_fields(doc_type, item, refs)
+        if fields.get("valid") is False:
+            b.plan.warnings.append(f"{b.key}[{i}]: not a valid {doc_type}; kept as it was")
+        doc = b.doc(doc_type, f"{doc_type}.{b.kh}.{i:05d}", position=i, data=data, **fields)
+        if slot is not None:
+            doc["slot"] = slot
+        if refs:
+            doc["secretRefs"] = refs
+        rebuilt.append((slot, data))
+    b.plan.summary[summary_name] += len(items)
+    b.plan.backup_values[b.key] = b.backup_value(
+        lambda: [d for _, d in rebuilt] if shape == "array" else {s: d for s, d in rebuilt})
+    return summary_name, shape
+
+
+def _chat_session(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
+    ok, parsed = parse_json(b.text)
+    if not ok:
+        raise _Quarantine("invalid_json")
+    if isinstance(parsed, list):
+        shape, messages, session_data = "array", parsed, None
+    elif isinstance(parsed, dict):
+        shape = "object"
+        messages = parsed.get("messages") if isinstance(parsed.get("messages"), list) else None
+        session_data = parsed if messages is None else {k: v for k, v in parsed.items() if k != "messages"}
+    else:
+        raise _Quarantine("unexpected_shape")
+    data, refs = b.extract(session_data, base=("session",)) if session_data is not None else (None, None)
+    session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
+                    scope="tenant_global" if c.is_global else "user", shape=shape,
+                    messagesField="messages" if shape == "object" and messages is not None else None,
+                    messageCount=len(messages or []), data=data)
+    if refs:
+        session["secretRefs"] = refs
+    rebuilt_messages, agent_id, first, last = [], None, None, None
+    for i, msg in enumerate(messages or []):
+        doc = b.doc("chat_message", f"chat_message.{b.kh}.{i:06d}", sessionId=c.session_id,
+                    sequence_number=i + 1)
+        if not isinstance(msg, dict):
+            doc.update(itemKind="raw", data=msg)
+            rebuilt_messages.append(msg)
+            continue
+        content_field = next((f for f in ("content", "message") if isinstance(msg.get(f), str)), None)
+        rest = msg
+        if content_field:
+            rest = dict(msg)
+            doc["content"] = rest.pop(content_field)
+            doc["contentField"] = content_field
+        rest, mrefs = b.extract(rest, base=(i,))
+        created = models.normalize_timestamp(msg.get("timestamp", msg.get("createdAt")))
+        role = msg.get("role")
+        doc.update(role=role if isinstance(role, str) else None, created_at=created, data=rest)
+        if mrefs:
+            doc["secretRefs"] = mrefs
+        if agent_id is None and isinstance(msg.get("agentId"), (str, int)):
+            agent_id = str(msg["agentId"])
+        if created:
+            first = first or created
+            last = created
+        rebuilt_messages.append({**rest, content_field: doc["content"]} if content_field else rest)
+    session.update(agentId=agent_id, firstMessageAt=first, lastMessageAt=last)
+    b.plan.summary["chat_sessions"] += 1
+    b.plan.summary["chat_messages"] += len(rebuilt_messages)
+
+    def rebuilt() -> Any:
+        if shape == "array":
+            return rebuilt_messages
+        out = dict(data) if data is not None else {}
+        if session["messagesField"]:
+            out["messages"] = rebuilt_messages
+        return out
+    b.plan.backup_values[b.key] = b.backup_value(rebuilt)
+    return "chat_sessions", shape
+
+
+def _preferences(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
+    ok, parsed = parse_json(b.text)
+    doc = b.doc("preferences", f"preferences.{b.kh}", name=c.name)
+    if ok and isinstance(parsed, (dict, list)):
+        value, refs = b.extract(parsed, by_pattern=True)
+        doc["value"] = value
+        if refs:
+            doc["secretRefs"] = refs
+        b.plan.backup_values[b.key] = b.backup_value(lambda: value)
+        shape = "json"
+    else:  # raw words (`dark`) and JSON scalars keep their exact text
+        doc.update(b.raw_fields(sensitive=False))
+        b.plan.backup_values[b.key] = b.backup_value(None)
+        shape = "text"
+    b.plan.summary["preferences"] += 1
+    return "preferences", shape
+
+
+def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
+    b.docs.clear()
+    b.slots.clear()
+    b.backup_dirty = False
+    sensitive = family in (Family.LLM_CONFIGS, Family.MCP_SERVERS)
+    b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None,
+          **b.raw_fields(sensitive))
+    b.plan.backup_values[b.key] = b.backup_value(None)
+
+
+def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:
+    """The seed's single preferences object, derived; each source key keeps its own document, so nothing
+    overwrites anything (seed flaw 6). Export ignores this view."""
+    if not prefs:
+        return None
+    view: dict[str, Any] = {"theme": None, "ui_preferences": {}, "notification_preferences": {},
+                            "privacy_settings": {}, "advanced_settings": {}, "by_key": {}}
+    for d in prefs:
+        value = d.get("value", d.get("raw"))
+        if d["name"] == "theme":
+            view["theme"] = value
+            continue
+        view["by_key"][d["sourceKey"]] = value
+        if isinstance(value, dict):
+            category = next((cat for needle, cat in _MERGED_CATEGORIES if needle in d["name"]),
+                            "advanced_settings")
+            view[category] = {**view[category], **value}
+    return {"id": MERGED_PREFERENCES_ID, "type": "preferences", "view": "merged", "tenantId": plan.tenant,
+            "userId": plan.user, "migrationId": plan.migration_id, "schemaVersion": SCHEMA_VERSION,
+            "value": view}
+
+
+def payload_digest(items: Iterable[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    per_key = {k: sha256_text(v) for k, v in items}
+    h = hashlib.sha256()
+    for k in sorted(per_key):
+        h.update(sha256_text(k).encode())
+        h.update(per_key[k].encode())
+    return h.hexdigest(), per_key
+
+
+def migration_id_for(tenant: str, user: str, payload_sha: str) -> str:
+    """Deterministic: a retry of the same payload is the same migration (same backup path, same ids)."""
+    return "m-" + sha256_text("\x00".join([tenant, user, payload_sha]))[:24]
+
+
+def plan(tenant: str, user: str, local_storage: dict[str, str], *,
+         max_document_bytes: int = 1_500_000) -> Plan:
+    payload_sha, per_key = payload_digest(local_storage.items())
+    p = Plan(tenant, user, migration_id_for(tenant, user, payload_sha), payload_sha)
+    # The browser's last tenant, raw (`contoso`) or JSON (`"contoso"`).
+    last_tenant = (local_storage.get("current_tenant_id") or "").strip().strip('"')
+    foreign = last_tenant not in ("", tenant)
+    prefs: list[dict] = []
+    for key, text in local_storage.items():
+        c = classify(key, tenant, foreign_browser=foreign)
+        outcome = KeyOutcome(key, per_key[key], Disposition.IGNORED)
+        if c.family is None:
+            outcome.reason = c.ignore.value
+            p.keys.append(outcome)
+            continue
+        b = _KeyBuilder(p, key, text, max_document_bytes)
+        warnings_before = len(p.warnings)
+        outcome.family = c.family.value
+        try:
+            if c.family is Family.UNKNOWN:
+                raise _Quarantine("unknown_key")
+            if c.family in _COLLECTIONS:
+                _, outcome.shape = _collection(b, c.family)
+            elif c.family is Family.CHAT_SESSION:
+                _, outcome.shape = _chat_session(b, c)
+            else:
+                _, outcome.shape = _preferences(b, c)
+                prefs.append(b.docs[0])
+            outcome.disposition = Disposition.MIGRATED
+        except (_Quarantine, RecursionError) as q:
+            reason = q.reason if isinstance(q, _Quarantine) else "too_deep"
+            del p.warnings[warnings_before:]
+            _quarantine(b, reason, c.family if c.family is not Family.UNKNOWN else None)
+            outcome.disposition, outcome.reason, outcome.shape = Disposition.QUARANTINED, reason, None
+        b.spill_oversized()
+        outcome.documents = len(b.docs)
+        p.documents.extend(b.docs)
+        for s in b.slots:
+            p.secrets[s.name] = s.value
+        p.keys.append(outcome)
+    merged = _merged_preferences(p, prefs)
+    if merged:
+        p.documents.append(merged)
+    return p

@@ -1,0 +1,277 @@
+"""The migration service: lease, plan, backup, secrets, documents, completion. Speaks only to the ports.
+
+Nothing counts as completed until every write has succeeded; every step is idempotent (deterministic ids,
+upserts, write-once backups, unchanged secrets not re-versioned), so a retry after any failure converges.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from urllib.parse import quote
+
+from shared.composition import Ports
+from shared.cosmos_layout import TENANT_LEVEL_USER
+from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
+from shared.settings import Settings
+
+from . import errors, exporter, planner
+from .planner import DATA_TYPES, Plan
+
+log = logging.getLogger("migration.service")
+T = TypeVar("T")
+
+RECORD_ID = "migration"
+TENANT_STATE_ID = "tenant_state"
+BACKUP_FORMAT = "localstorage-backup/1"
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def path_part(value: str) -> str:
+    """Blob/file path component: the id itself when safe, else a stable hash (never `..`, `/`, unicode)."""
+    if _SAFE_PATH.fullmatch(value) and value not in (".", ".."):
+        return value
+    return "h-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[Any]]) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(item: T) -> Any:
+        async with sem:
+            return await fn(item)
+    return await asyncio.gather(*(one(i) for i in items))
+
+
+class MigrationService:
+    def __init__(self, ports: Ports, settings: Settings, clock: Callable[[], float] = time.time):
+        self.ports, self.settings, self.clock = ports, settings, clock
+
+    # --- tenant gate: emergency rollback and staged rollout -----------------------------------------
+
+    async def tenant_state(self, tenant: str) -> dict:
+        return await self.ports.documents.read((tenant, TENANT_LEVEL_USER), TENANT_STATE_ID) or {}
+
+    def migration_enabled(self, tenant: str, state: dict) -> bool:
+        if state.get("rolloutEnabled") is not None:
+            return bool(state["rolloutEnabled"])
+        return self.settings.rollout_all or tenant in self.settings.rollout_list
+
+    # --- status -----------------------------------------------------------------------------------
+
+    async def status(self, tenant: str, user: str) -> dict:
+        record, state = await asyncio.gather(self.ports.documents.read((tenant, user), RECORD_ID),
+                                             self.tenant_state(tenant))
+        record = record or {}
+        status = record.get("status", "not_started")
+        if status == "in_progress" and not self._lease_live(record):
+            status = "failed"  # the attempt died (crash, timeout): the client may retry
+        return {
+            "migration_status": status,
+            "migration_id": record.get("migrationId"),
+            "started_at": record.get("startedAt"),
+            "completed_at": record.get("completedAt"),
+            "summary": record.get("summary"),
+            "manifest": record.get("manifest"),
+            "rollback_active": bool(state.get("rollbackActive")),
+            "migration_enabled": self.migration_enabled(tenant, state),
+        }
+
+    def _lease_live(self, record: dict) -> bool:
+        return (record.get("leaseExpiresAt") or 0) > self.clock()
+
+    # --- preview ----------------------------------------------------------------------------------
+
+    async def preview(self, tenant: str, user: str, data: dict[str, str]) -> dict:
+        started = time.perf_counter()
+        plan = await asyncio.to_thread(self._plan, tenant, user, data)
+        result = self._result(plan, backup=None, started=started)
+        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets))
+        return result
+
+    def _plan(self, tenant: str, user: str, data: dict[str, str]) -> Plan:
+        return planner.plan(tenant, user, data, max_document_bytes=self.settings.max_document_bytes)
+
+    # --- migrate ----------------------------------------------------------------------------------
+
+    async def migrate(self, tenant: str, user: str, data: dict[str, str], backup_requested: bool = True) -> dict:
+        started = time.perf_counter()
+        pk = (tenant, user)
+        state, existing = await asyncio.gather(self.tenant_state(tenant), self.ports.documents.read(pk, RECORD_ID))
+        if state.get("rollbackActive"):
+            raise errors.rollback_active()
+        if not self.migration_enabled(tenant, state):
+            raise errors.not_enabled()
+        self._refuse_if_taken(existing)
+        plan = await asyncio.to_thread(self._plan, tenant, user, data)
+        record = await self._acquire(pk, existing, plan)
+        try:
+            backup = await self._backup(plan) if backup_requested else None
+            await bounded(self.settings.secret_concurrency, plan.secrets.items(),
+                          lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
+            await self._write_documents(pk, plan)
+            result = self._result(plan, backup, started)
+            await self._complete(pk, record, plan, result)
+        except Exception as e:
+            await self._fail(pk, record, e)
+            raise
+        log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
+                 path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
+        return result
+
+    def _refuse_if_taken(self, record: dict | None) -> None:
+        if not record:
+            return
+        if record.get("status") == "completed":
+            raise errors.already_migrated(record.get("completedAt"))
+        if record.get("status") == "in_progress" and self._lease_live(record):
+            raise errors.in_progress()
+
+    async def _acquire(self, pk: tuple[str, str], existing: dict | None, plan: Plan) -> dict:
+        now = self.clock()
+        record = {
+            "id": RECORD_ID, "type": "migration", "tenantId": pk[0], "userId": pk[1],
+            "schemaVersion": planner.SCHEMA_VERSION, "status": "in_progress", "migrationId": plan.migration_id,
+            "payloadSha256": plan.payload_sha256, "leaseOwner": uuid.uuid4().hex,
+            "leaseExpiresAt": now + self.settings.lease_seconds, "startedAt": iso(now),
+            "attempt": (existing or {}).get("attempt", 0) + 1,
+            "previous": ({k: existing.get(k) for k in ("status", "migrationId", "completedAt", "rolledBackAt")}
+                         if existing else None),
+        }
+        try:
+            if existing is None:
+                return await self.ports.documents.create(pk, record)
+            return await self.ports.documents.replace(pk, record, existing["_etag"])
+        except (Conflict, PreconditionFailed):
+            # Someone else took the lease between our read and our write: re-read to say why.
+            self._refuse_if_taken(await self.ports.documents.read(pk, RECORD_ID))
+            raise errors.in_progress() from None
+
+    async def _backup(self, plan: Plan) -> dict:
+        body = json.dumps({"format": BACKUP_FORMAT, "tenantId": plan.tenant, "userId": plan.user,
+                           "migrationId": plan.migration_id, "keys": len(plan.backup_values),
+                           "localStorage": plan.backup_values},
+                          ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        path = f"{path_part(plan.tenant)}/{path_part(plan.user)}/{plan.migration_id}.json"
+        meta = {"sha256": hashlib.sha256(body).hexdigest(), "tenantid": quote(plan.tenant, safe=""),
+                "userid": quote(plan.user, safe=""), "migrationid": plan.migration_id,
+                "keys": str(len(plan.backup_values))}
+        info = await self.ports.backups.write(path, body, meta)
+        return {"path": f"{self.settings.backup_container}/{info.path}", "sha256": info.sha256, "size": info.size}
+
+    async def _write_documents(self, pk: tuple[str, str], plan: Plan) -> None:
+        planned = {d["id"] for d in plan.documents}
+        # Documents of an earlier attempt that this plan no longer has (another payload, a crash half-way).
+        stale = [i for i in await self.ports.documents.list_ids(pk, DATA_TYPES) if i not in planned]
+        await self.ports.documents.write_set(pk, plan.documents, stale)
+
+    async def _complete(self, pk: tuple[str, str], record: dict, plan: Plan, result: dict) -> None:
+        done = {**{k: v for k, v in record.items() if not k.startswith("_")},
+                "status": "completed", "completedAt": iso(self.clock()), "leaseOwner": None,
+                "leaseExpiresAt": None, "summary": plan.summary, "manifest": plan.counts,
+                "keys": [k.manifest_entry() for k in plan.keys], "backup": result["backup"],
+                "durationMs": result["duration_ms"], "migratedRecords": plan.migrated_records,
+                "documentCount": len(plan.documents), "warnings": plan.warnings[:100], "error": None}
+        try:
+            await self.ports.documents.replace(pk, done, record["_etag"])
+        except PreconditionFailed:
+            raise errors.in_progress() from None  # our lease expired and another attempt took over
+        result["completed_at"] = done["completedAt"]
+
+    async def _fail(self, pk: tuple[str, str], record: dict, error: Exception) -> None:
+        code = "DEPENDENCY_UNAVAILABLE" if isinstance(error, DependencyUnavailable) else "MIGRATION_ERROR"
+        failed = {**{k: v for k, v in record.items() if not k.startswith("_")}, "status": "failed",
+                  "failedAt": iso(self.clock()), "leaseOwner": None, "leaseExpiresAt": None,
+                  "error": {"code": getattr(error, "code", code), "type": type(error).__name__}}
+        try:
+            await self.ports.documents.replace(pk, failed, record["_etag"])
+        except Exception:  # best effort: the lease expires by itself
+            log.warning("could not mark migration failed tenant=%s user=%s", path_part(pk[0]), path_part(pk[1]))
+
+    def _result(self, plan: Plan, backup: dict | None, started: float) -> dict:
+        return {
+            "success": True, "status": "completed", "migratedRecords": plan.migrated_records, "errors": [],
+            "summary": dict(plan.summary), "migration_id": plan.migration_id, "manifest": plan.counts,
+            "quarantined": plan.listed(planner.Disposition.QUARANTINED),
+            "ignored": plan.listed(planner.Disposition.IGNORED),
+            "warnings": plan.warnings, "backup": backup,
+            "duration_ms": round((time.perf_counter() - started) * 1000),
+        }
+
+    # --- export (the seed's rollback package) ---------------------------------------------------------
+
+    async def export(self, tenant: str, user: str) -> dict:
+        pk = (tenant, user)
+        record, state = await asyncio.gather(self.ports.documents.read(pk, RECORD_ID), self.tenant_state(tenant))
+        if not record or record.get("status") not in ("completed", "rolled_back"):
+            raise errors.not_migrated()
+        docs = await self.ports.documents.list_partition(pk, DATA_TYPES)
+        names = sorted(exporter.secret_names(docs))
+        values = await bounded(self.settings.secret_concurrency, names, self.ports.secrets.get)
+        missing = [n for n, v in zip(names, values) if v is None]
+        if missing:
+            raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
+        data = await asyncio.to_thread(exporter.rebuild, record.get("keys", []), docs, dict(zip(names, values)))
+        rollback = bool(state.get("rollbackActive"))
+        if rollback and record["status"] == "completed":
+            await self._mark_rolled_back(pk, record)
+        return {"tenant_id": tenant, "user_id": user, "migration_id": record.get("migrationId"),
+                "rollback_data": data, "rollback_reason": "EMERGENCY_ROLLBACK" if rollback else "USER_EXPORT",
+                "created_at": iso(self.clock())}
+
+    async def _mark_rolled_back(self, pk: tuple[str, str], record: dict) -> None:
+        rolled = {**{k: v for k, v in record.items() if not k.startswith("_")}, "status": "rolled_back",
+                  "rolledBackAt": iso(self.clock())}
+        try:
+            await self.ports.documents.replace(pk, rolled, record["_etag"])
+        except PreconditionFailed:
+            pass  # a concurrent export marked it first
+
+    # --- blob trigger: backup manifest ----------------------------------------------------------------
+
+    async def record_backup(self, name: str, data: bytes) -> dict | None:
+        """Called for each new backup blob: records size, sha256 and key count. `verified` means the blob
+        is a well-formed backup stored at its owner's path; the sweep later compares it with the record."""
+        try:
+            content = json.loads(data)
+            tenant, user, migration_id = content["tenantId"], content["userId"], content["migrationId"]
+            keys = len(content["localStorage"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("blob %s is not a backup document; ignored", path_part(name))
+            return None
+        if name != f"{path_part(tenant)}/{path_part(user)}/{path_part(migration_id)}.json":
+            log.warning("backup blob %s is not at its owner's path; ignored", path_part(name))
+            return None
+        doc = {"id": f"backup.{migration_id}", "type": "backup", "tenantId": tenant, "userId": user,
+               "migrationId": migration_id, "schemaVersion": planner.SCHEMA_VERSION, "blob": name,
+               "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "keyCount": keys,
+               "recordedAt": iso(self.clock()),
+               "verified": content.get("format") == BACKUP_FORMAT and content.get("keys") == keys}
+        await self.ports.documents.write_set((tenant, user), [doc])
+        return doc
+
+    # --- health -----------------------------------------------------------------------------------------
+
+    async def health(self) -> dict:
+        async def check(port: Any) -> str:
+            try:
+                await asyncio.wait_for(port.health(), timeout=5)
+                return "ok"
+            except Exception as e:  # reported by kind only: messages may name hosts
+                return f"unavailable ({type(e).__name__})"
+        names = ("documents", "secrets", "backups")
+        results = await asyncio.gather(*(check(getattr(self.ports, n)) for n in names))
+        checks = dict(zip(names, results))
+        return {"status": "ok" if all(r == "ok" for r in results) else "unavailable", "checks": checks,
+                "adapters": {"documents": self.settings.document_store, "secrets": self.settings.secret_store,
+                             "backups": self.settings.backup_store}}

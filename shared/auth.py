@@ -1,0 +1,92 @@
+"""Bearer-token authentication: Microsoft Entra ID access tokens (RS256 via JWKS) or dev tokens (HS256).
+
+Tenant and user come only from the validated token. Algorithms are pinned per mode, so `alg: none` and
+algorithm-confusion tokens fail. `AUTH_ISSUER` may hold `{tid}`, filled from the token's tenant claim, for
+multi-tenant Entra apps whose issuer names each customer's tenant.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jwt
+
+from .http import HttpError
+from .settings import Settings
+
+_MAX_ID_LEN = 256
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    user_id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    name: str | None = None
+
+
+def _unauthorized(message: str = "A valid bearer token is required") -> HttpError:
+    return HttpError(401, "AUTH_REQUIRED", message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class Authenticator:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=3600)
+                      if settings.auth_mode == "entra" else None)
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        header = headers.get("authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized()
+        token = token.strip()
+        try:
+            if self._jwks is not None:
+                # JWKS fetches are blocking HTTP calls (cached afterwards): keep them off the event loop.
+                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+                claims = self._decode(token, key, ["RS256"])
+            else:
+                claims = self._decode(token, self.settings.auth_dev_secret, ["HS256"])
+        except jwt.PyJWTError:
+            raise _unauthorized() from None
+        return self._principal(claims)
+
+    def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict:
+        claims = jwt.decode(token, key, algorithms=algorithms, audience=self.settings.auth_audience,
+                            options={"require": ["exp", "iss", "aud"]}, leeway=30)
+        tenant = claims.get(self.settings.auth_tenant_claim)
+        expected = self.settings.auth_issuer.replace("{tid}", tenant if isinstance(tenant, str) else "\x00")
+        if claims.get("iss") != expected:
+            raise jwt.InvalidIssuerError("issuer")
+        return claims
+
+    def _principal(self, claims: dict) -> Principal:
+        tenant = claims.get(self.settings.auth_tenant_claim)
+        user = claims.get(self.settings.auth_user_claim)
+        for value in (tenant, user):
+            if not isinstance(value, str) or not value or len(value) > _MAX_ID_LEN:
+                raise _unauthorized("The token lacks a tenant or user claim")
+        roles = claims.get("roles") or []
+        return Principal(tenant, user, frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list)
+                         else frozenset(), claims.get("name") if isinstance(claims.get("name"), str) else None)
+
+    def require_admin(self, principal: Principal) -> None:
+        if self.settings.auth_admin_role not in principal.roles:
+            raise HttpError(403, "FORBIDDEN", f"This route requires the {self.settings.auth_admin_role} role")
+
+
+def mint_dev_token(settings: Settings, tenant: str, user: str, *, roles: list[str] | None = None,
+                   ttl: int = 3600, name: str | None = None) -> str:
+    """A dev-mode token (HS256 with AUTH_DEV_SECRET). Refused outside dev mode."""
+    if settings.auth_mode != "dev" or not settings.auth_dev_secret:
+        raise RuntimeError("dev tokens need AUTH_MODE=dev and AUTH_DEV_SECRET")
+    now = int(time.time())
+    claims = {"iss": settings.auth_issuer.replace("{tid}", tenant), "aud": settings.auth_audience,
+              settings.auth_tenant_claim: tenant, settings.auth_user_claim: user, "iat": now, "nbf": now,
+              "exp": now + ttl, "roles": roles or []}
+    if name:
+        claims["name"] = name
+    return jwt.encode(claims, settings.auth_dev_secret, algorithm="HS256")

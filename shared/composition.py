@@ -1,0 +1,40 @@
+"""Picks one adapter per port from the settings. Called once per process by the app's composition root."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ports import BackupStore, DocumentStore, SecretStore
+from .settings import Settings
+
+
+@dataclass
+class Ports:
+    documents: DocumentStore
+    secrets: SecretStore
+    backups: BackupStore
+
+    async def close(self) -> None:
+        for port in (self.documents, self.secrets, self.backups):
+            await port.close()
+
+
+def build_ports(settings: Settings) -> Ports:
+    # Imports stay local so a local run never loads the Azure SDKs it does not use.
+    if settings.document_store == "cosmos":
+        from .cosmos_store import CosmosDocumentStore as Documents
+    else:
+        from .sqlite_store import SqliteDocumentStore as Documents
+    if settings.secret_store == "keyvault":
+        from .keyvault_secrets import KeyVaultSecretStore as Secrets
+    else:
+        from .local_secrets import LocalSecretStore as Secrets
+    if settings.backup_store == "blob":
+        from .blob_backups import BlobBackupStore as Backups
+    else:
+        from .local_backups import LocalBackupStore as Backups
+    ports = Ports(Documents.from_settings(settings), Secrets.from_settings(settings),
+                  Backups.from_settings(settings))
+    if settings.fault_injection:
+        from .faults import wrap
+        ports = wrap(ports, settings.fault_injection)
+    return ports

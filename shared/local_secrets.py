@@ -1,0 +1,96 @@
+"""Local secret store: a SQLite file of Fernet-encrypted values, the local default. Not for Azure.
+
+The key comes from LOCAL_SECRETS_KEY or a key file created beside the store (mode 0600), so the file at
+rest never holds a plaintext value. Versions are counted like Key Vault's, to keep the same contract.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Mapping
+
+from cryptography.fernet import Fernet
+
+from .ports import DependencyUnavailable
+
+_ENC = ("utf-8", "surrogatepass")  # lone surrogates are valid localStorage data
+
+
+class LocalSecretStore:
+    def __init__(self, path: Path, key: bytes):
+        self.path = Path(path)
+        self._fernet = Fernet(key)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-secrets")
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "LocalSecretStore":
+        folder = settings.local_data_dir
+        key = settings.local_secrets_key.encode() if settings.local_secrets_key else _key_file(folder / "secrets.key")
+        return cls(folder / "secrets.sqlite3", key)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, token BLOB NOT NULL,"
+                         " versions INTEGER NOT NULL, tags TEXT)")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn):
+        def call():
+            try:
+                return fn(self._connect())
+            except sqlite3.OperationalError as e:
+                raise DependencyUnavailable(f"local secret store unavailable: {e.__class__.__name__}") from e
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def _current(self, c: sqlite3.Connection, name: str) -> tuple[str | None, int]:
+        row = c.execute("SELECT token, versions FROM secrets WHERE name=?", (name,)).fetchone()
+        if not row:
+            return None, 0
+        return self._fernet.decrypt(row[0]).decode(*_ENC), row[1]
+
+    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
+        def q(c: sqlite3.Connection) -> bool:
+            current, versions = self._current(c, name)
+            if current == value:
+                return False
+            token = self._fernet.encrypt(value.encode(*_ENC))
+            c.execute("INSERT OR REPLACE INTO secrets VALUES (?,?,?,?)",
+                      (name, token, versions + 1, ",".join(f"{k}={v}" for k, v in (tags or {}).items())))
+            return True
+        return await self._run(q)
+
+    async def get(self, name: str) -> str | None:
+        return await self._run(lambda c: self._current(c, name)[0])
+
+    async def versions(self, name: str) -> int:
+        return await self._run(lambda c: self._current(c, name)[1])
+
+    async def health(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        def q():
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        await asyncio.get_running_loop().run_in_executor(self._pool, q)
+        self._pool.shutdown(wait=False)
+
+
+def _key_file(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,159 @@
+"""Embedded document store: one SQLite file (WAL), the local default. Not for Azure.
+
+All work runs on one dedicated thread: SQLite connections are not shareable across threads, and a single
+writer makes the etag checks atomic without extra locks. Bodies are JSON with ASCII escapes, so lone UTF-16
+surrogates (valid localStorage data) survive storage byte for byte.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, TypeVar
+
+from .ports import Conflict, DependencyUnavailable, NotFound, PartitionKey, PreconditionFailed
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    tenant TEXT NOT NULL, user TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
+    etag TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (tenant, user, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_type ON docs (type, tenant);
+"""
+
+
+def _dump(doc: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in doc.items() if k != "_etag"}, ensure_ascii=True, separators=(",", ":"))
+
+
+def _load(body: str, etag: str) -> dict:
+    doc = json.loads(body)
+    doc["_etag"] = etag
+    return doc
+
+
+def _new_etag() -> str:
+    return uuid.uuid4().hex
+
+
+class SqliteDocumentStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "SqliteDocumentStore":
+        return cls(settings.local_data_dir / "documents.sqlite3")
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return fn(self._connect())
+            except sqlite3.OperationalError as e:  # locked, disk full, I/O error: retryable from outside
+                raise DependencyUnavailable(f"embedded store unavailable: {e.__class__.__name__}") from e
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def read(self, pk: PartitionKey, doc_id: str) -> dict | None:
+        def q(c: sqlite3.Connection):
+            row = c.execute("SELECT body, etag FROM docs WHERE tenant=? AND user=? AND id=?",
+                            (*pk, doc_id)).fetchone()
+            return _load(*row) if row else None
+        return await self._run(q)
+
+    async def create(self, pk: PartitionKey, doc: Mapping[str, Any]) -> dict:
+        body, etag = _dump(doc), _new_etag()
+
+        def q(c: sqlite3.Connection):
+            try:
+                c.execute("INSERT INTO docs VALUES (?,?,?,?,?,?)", (*pk, doc["id"], doc["type"], etag, body))
+            except sqlite3.IntegrityError:
+                raise Conflict(f"document {doc['id']} exists") from None
+            return _load(body, etag)
+        return await self._run(q)
+
+    async def replace(self, pk: PartitionKey, doc: Mapping[str, Any], etag: str) -> dict:
+        body, new = _dump(doc), _new_etag()
+
+        def q(c: sqlite3.Connection):
+            cur = c.execute("UPDATE docs SET body=?, etag=?, type=? WHERE tenant=? AND user=? AND id=? AND etag=?",
+                            (body, new, doc["type"], *pk, doc["id"], etag))
+            if cur.rowcount == 0:
+                exists = c.execute("SELECT 1 FROM docs WHERE tenant=? AND user=? AND id=?",
+                                   (*pk, doc["id"])).fetchone()
+                raise (PreconditionFailed if exists else NotFound)(f"document {doc['id']}")
+            return _load(body, new)
+        return await self._run(q)
+
+    async def write_set(self, pk: PartitionKey, upserts: Sequence[Mapping[str, Any]],
+                        deletes: Sequence[str] = ()) -> None:
+        rows = [(*pk, d["id"], d["type"], _new_etag(), _dump(d)) for d in upserts]
+
+        def q(c: sqlite3.Connection):
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.executemany("INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?)", rows)
+                c.executemany("DELETE FROM docs WHERE tenant=? AND user=? AND id=?", [(*pk, i) for i in deletes])
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        await self._run(q)
+
+    async def list_partition(self, pk: PartitionKey, types: Sequence[str] | None = None) -> list[dict]:
+        def q(c: sqlite3.Connection):
+            sql, args = "SELECT body, etag FROM docs WHERE tenant=? AND user=?", list(pk)
+            if types is not None:
+                sql += f" AND type IN ({','.join('?' * len(types))})"
+                args += list(types)
+            return [_load(b, e) for b, e in c.execute(sql, args)]
+        return await self._run(q)
+
+    async def list_ids(self, pk: PartitionKey, types: Sequence[str]) -> list[str]:
+        def q(c: sqlite3.Connection):
+            sql = f"SELECT id FROM docs WHERE tenant=? AND user=? AND type IN ({','.join('?' * len(types))})"
+            return [r[0] for r in c.execute(sql, (*pk, *types))]
+        return await self._run(q)
+
+    async def find(self, doc_type: str, *, tenant_id: str | None = None,
+                   where: Mapping[str, Any] | None = None) -> list[dict]:
+        def q(c: sqlite3.Connection):
+            sql, args = "SELECT body, etag FROM docs WHERE type=?", [doc_type]
+            if tenant_id is not None:
+                sql += " AND tenant=?"
+                args.append(tenant_id)
+            for name, value in (where or {}).items():
+                if not name.isidentifier():
+                    raise ValueError("filter names must be identifiers")
+                sql += f" AND json_extract(body, '$.{name}') IS ?"
+                args.append(value)
+            return [_load(b, e) for b, e in c.execute(sql, args)]
+        return await self._run(q)
+
+    async def health(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        def q():
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        await asyncio.get_running_loop().run_in_executor(self._pool, q)
+        self._pool.shutdown(wait=False)

@@ -1,0 +1,190 @@
+"""Behaviour specific to the Azure adapters, against the emulators (Cosmos stand-in, Azurite, Key Vault stand-in).
+
+The port-level contract (same tests for embedded and Azure adapters) lives elsewhere; here: the container layout,
+partition fencing despite the stand-in's quirks, Key Vault versions and soft delete, write-once blobs.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+import pytest
+from azure.cosmos.aio import CosmosClient
+
+from shared.cosmos_layout import INDEXING_POLICY, PARTITION_KEY_PATHS
+from shared.keyvault_secrets import KeyVaultSecretStore, _LocalStandInCredential
+from shared.ports import Conflict, NotFound, PreconditionFailed
+from tests.support.azure_adapters import (FAST_RETRY, blob_store, cosmos_store, secret_store,  # noqa: F401
+                                          settings_from, tenant)
+
+pytestmark = pytest.mark.asyncio
+
+
+def doc(pk, doc_id, doc_type="agent", **fields):
+    return {"id": doc_id, "type": doc_type, "tenantId": pk[0], "userId": pk[1], **fields}
+
+
+# ---- Cosmos ---------------------------------------------------------------------------------------
+async def test_container_is_created_with_hierarchical_partition_key_and_indexing_policy(cosmos_store, emulator_env):
+    await cosmos_store.health()  # first use creates database and container
+    settings = settings_from(emulator_env)
+    async with CosmosClient.from_connection_string(settings.cosmos_connection, connection_verify=False) as client:
+        props = await client.get_database_client(settings.cosmos_database) \
+            .get_container_client(settings.cosmos_container).read()
+    assert props["partitionKey"]["paths"] == PARTITION_KEY_PATHS
+    assert props["partitionKey"]["kind"] == "MultiHash"
+    assert props["partitionKey"]["version"] == 2
+    assert {p["path"] for p in props["indexingPolicy"]["excludedPaths"]} >= {"/*"}
+    assert {p["path"] for p in props["indexingPolicy"]["includedPaths"]} == \
+        {p["path"] for p in INDEXING_POLICY["includedPaths"]}
+
+
+async def test_queries_never_leak_other_partitions(cosmos_store, tenant):
+    other_tenant = tenant + "-other"
+    mine, same_user_other_tenant = (tenant, "u1"), (other_tenant, "u1")
+    await cosmos_store.write_set(mine, [doc(mine, "a-mine"), doc(mine, "p-mine", "preferences")])
+    await cosmos_store.write_set(same_user_other_tenant, [doc(same_user_other_tenant, "a-theirs"),
+                                                          doc(same_user_other_tenant, "p-theirs", "preferences")])
+
+    listed = await cosmos_store.list_partition(mine)
+    assert sorted(d["id"] for d in listed) == ["a-mine", "p-mine"]
+    assert all((d["tenantId"], d["userId"]) == mine and d["_etag"] for d in listed)
+    assert [d["id"] for d in await cosmos_store.list_partition(mine, ["preferences"])] == ["p-mine"]
+    assert await cosmos_store.list_ids(mine, ["agent"]) == ["a-mine"]
+    assert await cosmos_store.list_ids(mine, []) == []
+    assert await cosmos_store.read(mine, "a-theirs") is None  # exists, but in another partition
+    assert [d["id"] for d in await cosmos_store.find("agent", tenant_id=tenant)] == ["a-mine"]
+    both = {d["id"] for d in await cosmos_store.find("agent", where={"userId": "u1"})}
+    assert {"a-mine", "a-theirs"} <= both  # find is cross-partition by design (ops and timer only)
+
+
+async def test_documents_for_another_partition_are_refused(cosmos_store, tenant):
+    pk = (tenant, "u1")
+    with pytest.raises(ValueError):
+        await cosmos_store.write_set(pk, [doc(pk, "ok"), doc((tenant, "u2"), "wrong-user")])
+    with pytest.raises(ValueError):
+        await cosmos_store.create(pk, doc((tenant + "x", "u1"), "wrong-tenant"))
+    assert await cosmos_store.list_partition(pk) == []  # validated before anything was written
+
+
+async def test_read_of_missing_id_is_none_and_fast(cosmos_store, tenant):
+    await cosmos_store.health()
+    started = time.monotonic()
+    assert await cosmos_store.read((tenant, "u1"), "missing") is None
+    assert time.monotonic() - started < 0.4  # a point read would cost the stand-in's 500 + SDK retry (~0.5 s)
+
+
+async def test_create_replace_etag_semantics(cosmos_store, tenant):
+    pk = (tenant, "u1")
+    created = await cosmos_store.create(pk, doc(pk, "rec", "migration", status="in_progress", lease="L1"))
+    assert created["_etag"] and created["status"] == "in_progress"
+    assert set(created) == {"id", "type", "tenantId", "userId", "status", "lease", "_etag"}  # no _rid/_ts/...
+    with pytest.raises(Conflict):
+        await cosmos_store.create(pk, doc(pk, "rec", "migration", status="in_progress", lease="L2"))
+
+    replaced = await cosmos_store.replace(pk, {**created, "status": "completed"}, created["_etag"])
+    assert replaced["_etag"] != created["_etag"]
+    with pytest.raises(PreconditionFailed):
+        await cosmos_store.replace(pk, {**created, "status": "failed", "lease": "L3"}, created["_etag"])
+    with pytest.raises(NotFound):
+        await cosmos_store.replace(pk, doc(pk, "never"), created["_etag"])
+    assert (await cosmos_store.read(pk, "rec"))["status"] == "completed"
+
+
+async def test_write_set_is_idempotent_and_deletes_missing_ids_quietly(cosmos_store, tenant):
+    pk = (tenant, "u1")
+    docs = [doc(pk, f"m-{i:03d}", "chat_message", sequence_number=i) for i in range(60)]
+    await cosmos_store.write_set(pk, docs)
+    await cosmos_store.write_set(pk, docs, deletes=["m-000", "never-existed"])
+    await cosmos_store.write_set(pk, [], deletes=["m-000"])  # deleting again is fine
+    ids = await cosmos_store.list_ids(pk, ["chat_message"])
+    assert sorted(ids) == [f"m-{i:03d}" for i in range(1, 60)]
+
+
+async def test_find_filters_are_parameterised(cosmos_store, tenant):
+    a, b = (tenant, "u1"), (tenant, "u2")
+    await cosmos_store.write_set(a, [doc(a, "mig-a", "migration", status="completed")])
+    await cosmos_store.write_set(b, [doc(b, "mig-b", "migration", status="in_progress")])
+    found = await cosmos_store.find("migration", tenant_id=tenant, where={"status": "completed"})
+    assert [d["id"] for d in found] == ["mig-a"]
+    tricky = await cosmos_store.find("migration", tenant_id=tenant, where={"status": "x' OR 1=1 --"})
+    assert tricky == []
+    with pytest.raises(ValueError):
+        await cosmos_store.find("migration", where={"status = 'x' OR c.id": "y"})
+
+
+# ---- Blob -----------------------------------------------------------------------------------------
+async def test_blob_write_is_write_once(blob_store, tenant):
+    path = f"{tenant}/u1/{uuid.uuid4()}.json"
+    data = b'{"theme": "dark"}'
+    first = await blob_store.write(path, data, {"keyCount": "1", "tenantId": tenant})
+    assert first.created and first.size == len(data) and first.sha256 == hashlib.sha256(data).hexdigest()
+    again = await blob_store.write(path, data, {"keyCount": "1", "tenantId": tenant})
+    assert not again.created and again.sha256 == first.sha256
+    with pytest.raises(Conflict):
+        await blob_store.write(path, b'{"theme": "light"}', {})
+    assert await blob_store.read(path) == data  # never overwritten
+    assert await blob_store.list(f"{tenant}/") == [path]
+    assert await blob_store.read(f"{tenant}/u1/missing.json") is None
+
+
+async def test_blob_metadata_must_be_ascii(blob_store, tenant):
+    with pytest.raises(ValueError):
+        await blob_store.write(f"{tenant}/x.json", b"{}", {"note": "café"})
+    with pytest.raises(ValueError):
+        await blob_store.write(f"{tenant}/x.json", b"{}", {"not-an-identifier": "x"})
+    assert await blob_store.list(f"{tenant}/") == []
+
+
+# ---- Key Vault ------------------------------------------------------------------------------------
+async def test_unchanged_secret_writes_no_new_version(secret_store, emulators):
+    name = f"s-{uuid.uuid4().hex}"
+    assert await secret_store.set(name, "sk-one", {"tenant": "t1"}) is True
+    assert await secret_store.set(name, "sk-one", {"tenant": "t1"}) is False
+    assert emulators.keyvault.versions(name) == 1
+    assert await secret_store.set(name, "sk-two") is True
+    assert emulators.keyvault.versions(name) == 2
+    assert await secret_store.get(name) == "sk-two"
+    assert await secret_store.get(f"missing-{uuid.uuid4().hex}") is None
+
+
+async def test_soft_deleted_secret_is_recovered_then_written(secret_store, emulators):
+    kv = emulators.keyvault
+    name = f"s-{uuid.uuid4().hex}"
+    await secret_store.set(name, "v1")
+    kv.soft_delete(name)
+    assert await secret_store.get(name) is None  # Key Vault hides soft-deleted secrets
+    assert await secret_store.set(name, "v1") is False  # recovered, value unchanged: no new version
+    assert not kv.is_deleted(name) and kv.versions(name) == 1
+    kv.soft_delete(name)
+    assert await secret_store.set(name, "v2") is True  # recovered, then the new value written
+    assert kv.versions(name) == 2 and await secret_store.get(name) == "v2"
+
+
+@pytest.mark.parametrize("name", ["", "has_underscore", "dots.no", "a" * 128, "ümlaut"])
+async def test_invalid_secret_names_are_refused(secret_store, name):
+    with pytest.raises(ValueError):
+        await secret_store.set(name, "v")
+    with pytest.raises(ValueError):
+        await secret_store.get(name)
+
+
+async def test_static_token_only_for_a_local_vault(emulator_env):
+    local = KeyVaultSecretStore.from_settings(settings_from(emulator_env))
+    remote = KeyVaultSecretStore.from_settings(settings_from(
+        emulator_env, KEY_VAULT__vaultUri="https://example-vault.vault.azure.net/", KEY_VAULT_VERIFY_TLS="true"))
+    try:
+        assert isinstance(local._credential, _LocalStandInCredential)
+        assert not isinstance(remote._credential, _LocalStandInCredential)
+    finally:
+        await local.close()
+        await remote.close()
+    with pytest.raises(ValueError):
+        KeyVaultSecretStore.from_settings(settings_from(emulator_env, WEBSITE_INSTANCE_ID="prod-instance"))
+
+
+async def test_health_of_all_three(cosmos_store, blob_store, secret_store):
+    await cosmos_store.health()
+    await blob_store.health()
+    await secret_store.health()

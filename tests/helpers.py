@@ -1,0 +1,170 @@
+"""Test helpers shared by the layers: fixtures, settings, tokens, calling functions, the local host."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import azure.functions as func
+
+from shared.auth import mint_dev_token
+from shared.settings import PROJECT_ROOT, Settings
+
+DEV_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+ISSUER = "https://dev.local/{tid}/v2.0"
+AUDIENCE = "api://agent-platform-migration"
+
+
+def dev_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {"DOCUMENT_STORE": "embedded", "SECRET_STORE": "local", "BACKUP_STORE": "local",
+           "LOCAL_DATA_DIR": str(data_dir), "AUTH_MODE": "dev", "AUTH_DEV_SECRET": DEV_SECRET,
+           "AUTH_ISSUER": ISSUER, "AUTH_AUDIENCE": AUDIENCE, "CORS_ALLOWED_ORIGINS": "*",
+           "MIGRATION_ROLLOUT_TENANTS": "*"}
+    env.update(extra)
+    return env
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    return Settings(**env)
+
+
+def token(settings: Settings, tenant: str = "contoso", user: str = "user-1", roles: list[str] | None = None,
+          ttl: int = 3600) -> str:
+    return mint_dev_token(settings, tenant, user, roles=roles, ttl=ttl)
+
+
+@functools.lru_cache(maxsize=None)
+def _generator():
+    spec = importlib.util.spec_from_file_location("fixture_generate", PROJECT_ROOT / "bench/fixtures/generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.lru_cache(maxsize=None)
+def _fixture_json(profile: str, tenant: str, user: str, seed: int) -> str:
+    return json.dumps(_generator().dump(profile, tenant, user, seed))
+
+
+def load_fixture(profile: str = "typical", tenant: str = "contoso", user: str = "user-1", seed: int = 1) -> dict:
+    """A fresh copy of a localStorage dump from the shared generator."""
+    return json.loads(_fixture_json(profile, tenant, user, seed))
+
+
+def json_equal_or_same(original: str, exported: str) -> bool:
+    """The zero-loss promise for one key: same string, or JSON that parses deep-equal."""
+    if original == exported:
+        return True
+    try:
+        return json.loads(original) == json.loads(exported)
+    except ValueError:
+        return False
+
+
+# --- calling the registered functions directly --------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def registered() -> dict[str, tuple[Any, Any]]:
+    import function_app
+    return {f.get_function_name(): (f.get_user_function(), f.get_trigger()) for f in function_app.app.get_functions()}
+
+
+async def call(name: str, method: str = "GET", body: Any = None, *, bearer: str | None = None,
+               headers: dict[str, str] | None = None, raw: bytes | None = None,
+               route_params: dict[str, str] | None = None) -> tuple[int, Any, dict]:
+    fn, trigger = registered()[name]
+    hdrs = {"content-type": "application/json", **(headers or {})}
+    if bearer:
+        hdrs["authorization"] = f"Bearer {bearer}"
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    req = func.HttpRequest(method=method, url=f"http://localhost/api/{trigger.route}", headers=hdrs,
+                           params={}, route_params=route_params or {}, body=data)
+    resp = await fn(req)
+    payload = resp.get_body()
+    return resp.status_code, (json.loads(payload) if payload else None), dict(resp.headers)
+
+
+# --- the local host as a real process -----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DevHostProcess:
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None):
+        self.env, self.log_path, self.port = env, log_path, port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self, timeout: float = 30) -> "DevHostProcess":
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("COSMOS", "BACKUP_", "KEY_VAULT"))}
+        env.update(self.env)
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "shared.devhost", "--port", str(self.port)],
+                                     cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"local host exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.base + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        raise RuntimeError(f"local host did not become ready:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        return self.proc.wait(timeout)
+
+
+@contextlib.contextmanager
+def devhost(env: dict[str, str], log_path: Path) -> Iterator[DevHostProcess]:
+    host = DevHostProcess(env, log_path).start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def http(method: str, url: str, body: Any = None, bearer: str | None = None,
+         headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    if bearer:
+        req.add_header("Authorization", f"Bearer {bearer}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, (json.loads(raw) if raw else None), dict(e.headers)
