@@ -7,7 +7,9 @@ logs.install()
 
 from migration.blob_backup import bp as backups  # noqa: E402
 from migration.http_api import bp as user_api  # noqa: E402
+from migration.http_ops import bp as ops_api  # noqa: E402
+from migration.timer_sweep import bp as sweeps  # noqa: E402
 
 app = func.FunctionApp()
-app.register_functions(user_api)
-app.register_functions(backups)
+for blueprint in (user_api, ops_api, backups, sweeps):
+    app.register_functions(blueprint)

@@ -112,3 +112,58 @@ class RolloutRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     enabled: bool | None = Field(description="true/false to override the MIGRATION_ROLLOUT_TENANTS setting, "
                                              "null to clear the override")
+
+
+class TenantState(BaseModel):
+    tenant_id: str
+    rollback_active: bool
+    migration_enabled: bool
+    rollout_override: bool | None
+    rollout_default: bool
+    updated_at: str | None
+
+
+class TenantSummary(TenantState):
+    users_started: int
+    completions: int
+    failures: int
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantSummary]
+
+
+class Dashboard(BaseModel):
+    """The seed's MigrationDashboard (+ p95, per-hour series, success criteria)."""
+    model_config = ConfigDict(extra="allow")
+    total_users: int
+    users_migrated: int
+    migration_success_rate: float | None
+    records_by_type: dict[str, int]
+    error_breakdown: dict[str, int]
+    performance_metrics: dict[str, float | None]
+    success_criteria: dict[str, dict]
+    computedAt: str
+
+
+class ValidationIssue(BaseModel):
+    type: str
+    description: str
+    data: dict
+
+
+class ValidationReport(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    success: bool
+    checks_performed: list[str]
+    issues_found: list[ValidationIssue]
+    createdAt: str
+
+
+class ValidationReports(BaseModel):
+    reports: list[ValidationReport]
+
+
+class SweepResult(BaseModel):
+    metrics: Dashboard
+    validation: ValidationReport

@@ -7,6 +7,7 @@ from shared.auth import Authenticator
 from shared.composition import Ports, build_ports
 from shared.settings import Settings, get_settings
 
+from .ops import OpsService
 from .service import MigrationService
 
 
@@ -15,6 +16,7 @@ class Services:
     settings: Settings
     ports: Ports
     migration: MigrationService
+    ops: OpsService
     auth: Authenticator
 
     async def close(self) -> None:
@@ -26,7 +28,8 @@ _current: Services | None = None
 
 def build(settings: Settings, ports: Ports | None = None) -> Services:
     ports = ports or build_ports(settings)
-    return Services(settings, ports, MigrationService(ports, settings), Authenticator(settings))
+    return Services(settings, ports, MigrationService(ports, settings), OpsService(ports, settings),
+                    Authenticator(settings))
 
 
 def services() -> Services:

@@ -16,7 +16,8 @@ from .secret_fields import PLACEHOLDER_PREFIX, SecretSlot, extract, looks_secret
 
 SCHEMA_VERSION = 1
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
-              "quarantine", "chunk")
+              "quarantine", "chunk", "manifest")
+MANIFEST_ID = "manifest"
 MERGED_PREFERENCES_ID = "preferences.merged"
 # Key Vault values are capped at 25 KB; raw values that must go to the vault are cut in pieces this long.
 VAULT_PIECE_CHARS = 4000
@@ -335,13 +336,13 @@ def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:
     if not prefs:
         return None
     view: dict[str, Any] = {"theme": None, "ui_preferences": {}, "notification_preferences": {},
-                            "privacy_settings": {}, "advanced_settings": {}, "by_key": {}}
+                            "privacy_settings": {}, "advanced_settings": {}, "sources": {}}
     for d in prefs:
         value = d.get("value", d.get("raw"))
         if d["name"] == "theme":
             view["theme"] = value
             continue
-        view["by_key"][d["sourceKey"]] = value
+        view["sources"][d["sourceKey"]] = value
         if isinstance(value, dict):
             category = next((cat for needle, cat in _MERGED_CATEGORIES if needle in d["name"]),
                             "advanced_settings")
@@ -408,4 +409,9 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
     merged = _merged_preferences(p, prefs)
     if merged:
         p.documents.append(merged)
+    # Per-key manifest: what export rebuilds from and what validation counts against. Kept out of the
+    # migration record so the record stays small however many keys a browser holds.
+    p.documents.append({"id": MANIFEST_ID, "type": "manifest", "tenantId": tenant, "userId": user,
+                        "migrationId": p.migration_id, "schemaVersion": SCHEMA_VERSION,
+                        "keys": [k.manifest_entry() for k in p.keys]})
     return p

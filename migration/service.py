@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import re
 import time
 import uuid
@@ -21,7 +22,7 @@ from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
 from shared.settings import Settings
 
-from . import errors, exporter, planner
+from . import counters, errors, exporter, planner
 from .planner import DATA_TYPES, Plan
 
 log = logging.getLogger("migration.service")
@@ -115,6 +116,8 @@ class MigrationService:
         self._refuse_if_taken(existing)
         plan = await asyncio.to_thread(self._plan, tenant, user, data)
         record = await self._acquire(pk, existing, plan)
+        if existing is None:
+            await self._count(tenant, {"users_started": 1})
         try:
             backup = await self._backup(plan) if backup_requested else None
             await bounded(self.settings.secret_concurrency, plan.secrets.items(),
@@ -125,6 +128,9 @@ class MigrationService:
         except Exception as e:
             await self._fail(pk, record, e)
             raise
+        await self._count(tenant, counters.completion(
+            plan.summary, result["duration_ms"], backup is not None,
+            [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED]), per_minute=True)
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
         return result
@@ -145,6 +151,7 @@ class MigrationService:
             "payloadSha256": plan.payload_sha256, "leaseOwner": uuid.uuid4().hex,
             "leaseExpiresAt": now + self.settings.lease_seconds, "startedAt": iso(now),
             "attempt": (existing or {}).get("attempt", 0) + 1,
+            "sampleKey": (existing or {}).get("sampleKey", random.random()),  # for the sweep's random sample
             "previous": ({k: existing.get(k) for k in ("status", "migrationId", "completedAt", "rolledBackAt")}
                          if existing else None),
         }
@@ -179,7 +186,7 @@ class MigrationService:
         done = {**{k: v for k, v in record.items() if not k.startswith("_")},
                 "status": "completed", "completedAt": iso(self.clock()), "leaseOwner": None,
                 "leaseExpiresAt": None, "summary": plan.summary, "manifest": plan.counts,
-                "keys": [k.manifest_entry() for k in plan.keys], "backup": result["backup"],
+                "backup": result["backup"],
                 "durationMs": result["duration_ms"], "migratedRecords": plan.migrated_records,
                 "documentCount": len(plan.documents), "warnings": plan.warnings[:100], "error": None}
         try:
@@ -197,6 +204,20 @@ class MigrationService:
             await self.ports.documents.replace(pk, failed, record["_etag"])
         except Exception:  # best effort: the lease expires by itself
             log.warning("could not mark migration failed tenant=%s user=%s", path_part(pk[0]), path_part(pk[1]))
+        await self._count(pk[0], counters.failure(failed["error"]["code"]))
+
+    async def _count(self, tenant: str, deltas: dict[str, float], per_minute: bool = False) -> None:
+        """Counters feed the metrics; losing one increment must never fail or undo a migration."""
+        pk = (tenant, TENANT_LEVEL_USER)
+        now = self.clock()
+        try:
+            await self.ports.documents.increment(pk, counters.TOTALS_ID, deltas,
+                                                 counters.totals_base(tenant, TENANT_LEVEL_USER))
+            if per_minute:
+                await self.ports.documents.increment(pk, counters.day_id(now), counters.minute(now),
+                                                     counters.day_base(tenant, now, TENANT_LEVEL_USER))
+        except Exception as e:
+            log.warning("counter update failed tenant=%s: %s", path_part(tenant), type(e).__name__)
 
     def _result(self, plan: Plan, backup: dict | None, started: float) -> dict:
         return {
@@ -221,7 +242,8 @@ class MigrationService:
         missing = [n for n, v in zip(names, values) if v is None]
         if missing:
             raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
-        data = await asyncio.to_thread(exporter.rebuild, record.get("keys", []), docs, dict(zip(names, values)))
+        manifest = next((d["keys"] for d in docs if d["type"] == "manifest"), [])
+        data = await asyncio.to_thread(exporter.rebuild, manifest, docs, dict(zip(names, values)))
         rollback = bool(state.get("rollbackActive"))
         if rollback and record["status"] == "completed":
             await self._mark_rolled_back(pk, record)
@@ -235,7 +257,8 @@ class MigrationService:
         try:
             await self.ports.documents.replace(pk, rolled, record["_etag"])
         except PreconditionFailed:
-            pass  # a concurrent export marked it first
+            return  # a concurrent export marked it first
+        await self._count(pk[0], {"rollbacks": 1})
 
     # --- blob trigger: backup manifest ----------------------------------------------------------------
 
@@ -257,7 +280,10 @@ class MigrationService:
                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "keyCount": keys,
                "recordedAt": iso(self.clock()),
                "verified": content.get("format") == BACKUP_FORMAT and content.get("keys") == keys}
+        seen = await self.ports.documents.read((tenant, user), doc["id"])
         await self.ports.documents.write_set((tenant, user), [doc])
+        if doc["verified"] and not (seen and seen.get("verified")):  # triggers may repeat: count once
+            await self._count(tenant, {"backups_verified": 1})
         return doc
 
     # --- health -----------------------------------------------------------------------------------------

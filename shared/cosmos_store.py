@@ -54,9 +54,14 @@ class CosmosDocumentStore:
     def from_settings(cls, settings, *, retry: RetryPolicy | None = None) -> "CosmosDocumentStore":
         retry = retry or RetryPolicy()
         options: dict[str, Any] = {
-            # The SDK retries 429 itself honouring x-ms-retry-after-ms; keep that short, our loop adds the rest.
+            # The SDK retries 429 itself honouring x-ms-retry-after-ms, and connection failures after a fixed
+            # pause (1 s by default). Keep both short and scaled to our policy: our loop adds the rest, and one
+            # budget bounds how long a request can hang on a failing dependency.
             "retry_throttle_total": 3,
             "retry_throttle_backoff_max": max(1, int(retry.max_delay)),
+            "retry_connect": 2,
+            "retry_read": 2,
+            "retry_backoff_factor": retry.base_delay,
         }
         if not settings.cosmos_verify_tls:
             options["connection_verify"] = False  # the local stand-in's self-signed certificate

@@ -54,9 +54,19 @@ class DocumentStore(Protocol):
     async def list_ids(self, pk: PartitionKey, types: Sequence[str]) -> list[str]: ...
 
     async def find(self, doc_type: str, *, tenant_id: str | None = None,
-                   where: Mapping[str, Any] | None = None) -> list[dict]:
-        """Documents of one type across partitions (optionally one tenant), equality filters on top-level
-        fields. Used by ops and the timer on small per-user documents only, never on chat data."""
+                   where: Mapping[str, Any] | None = None, greater_than: tuple[str, Any] | None = None,
+                   order_by: str | None = None, limit: int | None = None) -> list[dict]:
+        """Documents of one type across partitions (optionally one tenant): equality filters and one `>`
+        filter on top-level fields, ascending order, a limit. Used by ops and the timer on small
+        per-user documents only, never on chat data."""
+
+    async def count(self, pk: PartitionKey, types: Sequence[str]) -> dict[str, int]:
+        """Number of documents per type in one partition, without reading them."""
+
+    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
+                        base: Mapping[str, Any]) -> None:
+        """Atomically add `deltas` to top-level numeric fields (missing fields start at 0), creating the
+        document from `base` if it does not exist. For counters: no read-modify-write races."""
 
     async def health(self) -> None: ...
 

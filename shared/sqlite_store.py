@@ -133,19 +133,56 @@ class SqliteDocumentStore:
         return await self._run(q)
 
     async def find(self, doc_type: str, *, tenant_id: str | None = None,
-                   where: Mapping[str, Any] | None = None) -> list[dict]:
+                   where: Mapping[str, Any] | None = None, greater_than: tuple[str, Any] | None = None,
+                   order_by: str | None = None, limit: int | None = None) -> list[dict]:
+        def field(name: str) -> str:
+            if not name.isidentifier():
+                raise ValueError("field names must be identifiers")
+            return f"json_extract(body, '$.{name}')"
+
         def q(c: sqlite3.Connection):
             sql, args = "SELECT body, etag FROM docs WHERE type=?", [doc_type]
             if tenant_id is not None:
                 sql += " AND tenant=?"
                 args.append(tenant_id)
             for name, value in (where or {}).items():
-                if not name.isidentifier():
-                    raise ValueError("filter names must be identifiers")
-                sql += f" AND json_extract(body, '$.{name}') IS ?"
+                sql += f" AND {field(name)} IS ?"
                 args.append(value)
+            if greater_than is not None:
+                sql += f" AND {field(greater_than[0])} > ?"
+                args.append(greater_than[1])
+            if order_by:
+                sql += f" ORDER BY {field(order_by)}"
+            if limit is not None:
+                sql += " LIMIT ?"
+                args.append(int(limit))
             return [_load(b, e) for b, e in c.execute(sql, args)]
         return await self._run(q)
+
+    async def count(self, pk: PartitionKey, types: Sequence[str]) -> dict[str, int]:
+        def q(c: sqlite3.Connection):
+            sql = (f"SELECT type, COUNT(*) FROM docs WHERE tenant=? AND user=? "
+                   f"AND type IN ({','.join('?' * len(types))}) GROUP BY type")
+            found = dict(c.execute(sql, (*pk, *types)).fetchall())
+            return {t: found.get(t, 0) for t in types}
+        return await self._run(q)
+
+    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
+                        base: Mapping[str, Any]) -> None:
+        def q(c: sqlite3.Connection):
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                row = c.execute("SELECT body FROM docs WHERE tenant=? AND user=? AND id=?", (*pk, doc_id)).fetchone()
+                doc = json.loads(row[0]) if row else {**base, "id": doc_id}
+                for name, delta in deltas.items():
+                    doc[name] = doc.get(name, 0) + delta
+                c.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?)",
+                          (*pk, doc_id, doc["type"], _new_etag(), _dump(doc)))
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        await self._run(q)
 
     async def health(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())

@@ -296,13 +296,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       allow: false
     }
   }
-
-  resource ftpBasicAuth 'basicPublishingCredentialsPolicies' = {
-    name: 'ftp'
-    properties: {
-      allow: false
-    }
-  }
 }
 
 output name string = functionApp.name

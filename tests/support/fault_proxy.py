@@ -58,11 +58,16 @@ class FaultProxy:
 
     async def _forward(self, request: web.Request) -> web.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+        body = await request.read()
+        # Forward the request as signed: no headers of aiohttp's own (Storage's SharedKey signs Content-Type).
         async with self._session.request(request.method, self.upstream + request.rel_url.raw_path_qs,
-                                          headers=headers, data=await request.read(),
-                                          allow_redirects=False) as up:
+                                          headers=headers, data=body or None, allow_redirects=False,
+                                          skip_auto_headers=("Content-Type", "Accept", "Accept-Encoding",
+                                                             "User-Agent")) as up:
             body = await up.read()
             out = {k: v for k, v in up.headers.items() if k.lower() not in _HOP}
+            if "Content-Type" not in up.headers:
+                out["Content-Type"] = ""  # aiohttp would add one of its own otherwise
         self.requests.append((request.method, request.path, up.status))
         # The Cosmos stand-in advertises its own address in the account document (and content-location):
         # point those at the proxy, or the SDK's endpoint discovery would route around the faults.

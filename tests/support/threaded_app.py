@@ -47,8 +47,10 @@ class FaultPlan:
             self._faults.append(_Fault(kind, count, retry_after, match))
 
     def clear(self) -> None:
+        """Disarm every fault and reset the `injected` count."""
         with self._lock:
             self._faults.clear()
+            self.injected = 0
 
     def take(self, method: str, path: str) -> _Fault | None:
         with self._lock:
