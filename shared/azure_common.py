@@ -12,6 +12,7 @@ request content, so they never reach our exceptions or logs (`from None` drops t
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import random
 import time
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-from azure.core.pipeline.policies._utils import parse_retry_after
 
 from shared.ports import DependencyUnavailable, StoreError
 
@@ -38,6 +38,15 @@ class RetryPolicy:
     deadline: float = 25.0     # seconds one operation may spend, waits included
 
 
+def _seconds(value: str) -> float:
+    """Retry-After is delta-seconds or an HTTP date."""
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)  # raises ValueError/TypeError when malformed
+        return max(0.0, when.timestamp() - time.time())
+
+
 def retry_after_of(err: BaseException) -> float | None:
     """Retry-After (seconds or HTTP date), retry-after-ms or x-ms-retry-after-ms of a failed response."""
     headers = _headers(err)
@@ -45,7 +54,7 @@ def retry_after_of(err: BaseException) -> float | None:
         value = headers.get(name)
         if value:
             try:
-                return parse_retry_after(value) * scale
+                return _seconds(value) * scale
             except (ValueError, TypeError):
                 continue
     return None
@@ -104,8 +113,9 @@ async def with_retries(what: str, op: Callable[[], Awaitable[T]], policy: RetryP
             spent = time.monotonic() - started
             give_up = (attempt >= policy.attempts or delay > policy.max_delay
                        or spent + delay > policy.deadline)
-            log.warning("%s: transient %s (attempt %d/%d)%s", what, describe(err), attempt, policy.attempts,
-                        ", giving up" if give_up else f", retrying in {delay:.2f}s")
+            log.log(logging.WARNING if give_up else logging.INFO, "%s: transient %s (attempt %d/%d)%s", what,
+                    describe(err), attempt, policy.attempts,
+                    ", giving up" if give_up else f", retrying in {delay:.2f}s")
             if give_up:
                 raise DependencyUnavailable(f"{what}: {describe(err)} after {attempt} attempt(s)",
                                             retry_after=max(1.0, hinted or policy.base_delay * 2 ** attempt)

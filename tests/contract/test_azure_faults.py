@@ -19,7 +19,7 @@ from shared.cosmos_store import CosmosDocumentStore
 from shared.keyvault_secrets import KeyVaultSecretStore
 from shared.ports import DependencyUnavailable
 from tests.support.azure_adapters import FAST_RETRY, secret_store, settings_from, tenant  # noqa: F401
-from tests.support.emulators import blob_connection_string, cosmos_connection_string
+from tests.support.emulators import blob_connection_string, cosmos_connection_string, free_port
 from tests.support.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.asyncio
@@ -191,3 +191,19 @@ async def test_long_retry_after_fails_fast_and_is_passed_on(secret_store, emulat
         await secret_store.get("any-name")
     assert time.monotonic() - started < 2
     assert caught.value.retry_after == pytest.approx(60)
+
+
+# ---- nothing listening at all ----------------------------------------------------------------------
+async def test_unreachable_services_are_dependency_unavailable(emulator_env):
+    port = free_port()  # nothing listens here
+    settings = settings_from(emulator_env, COSMOS=cosmos_connection_string(port),
+                             BACKUP_STORAGE=blob_connection_string(port),
+                             KEY_VAULT__vaultUri=f"https://127.0.0.1:{port}/")
+    for make in (CosmosDocumentStore.from_settings, BlobBackupStore.from_settings,
+                 KeyVaultSecretStore.from_settings):
+        store = make(settings, retry=FAST_RETRY)
+        try:
+            with pytest.raises(DependencyUnavailable):
+                await store.health()
+        finally:
+            await store.close()
