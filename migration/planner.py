@@ -139,7 +139,7 @@ class _KeyBuilder:
 
     def raw_fields(self, sensitive: bool) -> dict:
         """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces."""
-        if not (sensitive or looks_secret(self.text)):
+        if not self.text or not (sensitive or looks_secret(self.text)):
             return {"raw": self.text}
         names = []
         for n, start in enumerate(range(0, max(len(self.text), 1), VAULT_PIECE_CHARS)):

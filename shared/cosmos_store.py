@@ -17,11 +17,18 @@ Rules this adapter keeps, and why:
   Callers that use create/replace as a lock must therefore put a per-attempt unique value (a lease token) in
   the document; otherwise two identical bodies are indistinguishable, which is harmless for anything else.
 - Returned documents hold the caller's fields plus `_etag` (Cosmos' other system fields are dropped).
+- `find` filters and sorts only on indexed fields (cosmos_layout.INDEXED_PATHS, ValueError otherwise): real
+  Cosmos refuses ORDER BY on a path excluded from the index, and a filter on one scans the container; the
+  stand-in ignores indexing, so only this check makes the mistake visible before production.
+- `increment` is a server-side patch (`incr`), exactly once: each patch also sets a fresh marker and is
+  conditioned on the marker not being there yet, so a re-sent patch whose first answer was lost (the SDK re-sends
+  on a dropped connection) answers 412 instead of counting twice.
 """
 from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from azure.core import MatchConditions
@@ -30,10 +37,13 @@ from azure.cosmos import exceptions as cx
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 
 from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with_retries
-from shared.cosmos_layout import INDEXING_POLICY, PARTITION_KEY_KIND, PARTITION_KEY_PATHS, PARTITION_KEY_VERSION
+from shared.cosmos_layout import (INDEXED_PATHS, INDEXING_POLICY, PARTITION_KEY_KIND, PARTITION_KEY_PATHS,
+                                  PARTITION_KEY_VERSION)
 from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
 
-SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts")
+OP_MARK = "_op"  # id of the last increment applied to a counter document (see `increment`)
+SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
+PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations (the stand-in does not check)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_ID = re.compile(r"[/\\?#]")  # Cosmos refuses these in ids
 
@@ -154,11 +164,15 @@ class CosmosDocumentStore:
         return None
 
     # ---- DocumentStore --------------------------------------------------------------------------
-    async def read(self, pk: PartitionKey, doc_id: str) -> dict | None:
+    async def _read_raw(self, pk: PartitionKey, doc_id: str) -> dict | None:
         found = self._in_partition(pk, await self._query(
             "read", f"SELECT * FROM c WHERE {self._PK_SQL} AND c.id = @id",
             {"@t": pk[0], "@u": pk[1], "@id": doc_id}, pk))
-        return self._out(found[0]) if found else None
+        return found[0] if found else None
+
+    async def read(self, pk: PartitionKey, doc_id: str) -> dict | None:
+        stored = await self._read_raw(pk, doc_id)
+        return self._out(stored) if stored is not None else None
 
     async def create(self, pk: PartitionKey, doc: Mapping[str, Any]) -> dict:
         body = self._body(pk, doc)
@@ -246,22 +260,99 @@ class CosmosDocumentStore:
         sql = f"SELECT VALUE c.id FROM c WHERE {self._PK_SQL}" + self._types_sql(types, params)
         return list(await self._query("list_ids", sql, params, pk))
 
+    @staticmethod
+    def _indexed_field(name: str) -> str:
+        if not _FIELD.match(name):  # field names go into the SQL text: identifiers only
+            raise ValueError(f"unsupported field name {name!r}")
+        if f"/{name}/?" not in INDEXED_PATHS:
+            raise ValueError(f"field {name!r} is not indexed: add '/{name}/?' to cosmos_layout.INDEXED_PATHS "
+                             "(and the container in infra/) before filtering or sorting on it")
+        return f'c["{name}"]'
+
     async def find(self, doc_type: str, *, tenant_id: str | None = None,
-                   where: Mapping[str, Any] | None = None) -> list[dict]:
+                   where: Mapping[str, Any] | None = None, greater_than: tuple[str, Any] | None = None,
+                   order_by: str | None = None, limit: int | None = None) -> list[dict]:
         params: dict[str, Any] = {"@type": doc_type}
-        sql = "SELECT * FROM c WHERE c.type = @type"
+        sql = "c.type = @type"
         if tenant_id is not None:
             params["@t"] = tenant_id
             sql += " AND c.tenantId = @t"
-        for i, (field, value) in enumerate((where or {}).items()):
-            if not _FIELD.match(field):  # field names go into the SQL text: identifiers only
-                raise ValueError(f"unsupported filter field name {field!r}")
-            params[f"@w{i}"] = value
-            sql += f' AND c["{field}"] = @w{i}'
-        docs = await self._query("find", sql, params)  # no partition_key: a cross-partition query
-        return [self._out(d) for d in docs if d.get("type") == doc_type
-                and (tenant_id is None or d.get("tenantId") == tenant_id)
-                and all(d.get(f) == v for f, v in (where or {}).items())]
+        for i, (name, value) in enumerate((where or {}).items()):
+            field = self._indexed_field(name)
+            if value is None:  # like SQL `IS NULL`: a missing field matches too
+                sql += f" AND (NOT IS_DEFINED({field}) OR IS_NULL({field}))"
+            else:
+                params[f"@w{i}"] = value
+                sql += f" AND {field} = @w{i}"
+        if greater_than is not None:
+            params["@gt"] = greater_than[1]
+            sql += f" AND {self._indexed_field(greater_than[0])} > @gt"
+        if order_by:
+            sql += f" ORDER BY {self._indexed_field(order_by)} ASC"
+        top = f"TOP {int(limit)} " if limit is not None else ""
+        if limit is not None and int(limit) <= 0:
+            return []
+        docs = await self._query("find", f"SELECT {top}* FROM c WHERE {sql}", params)  # cross-partition
+        return [self._out(d) for d in docs
+                if d.get("type") == doc_type and (tenant_id is None or d.get("tenantId") == tenant_id)]
+
+    async def count(self, pk: PartitionKey, types: Sequence[str]) -> dict[str, int]:
+        # One COUNT per type (the stand-in has no GROUP BY); single-partition, so each is cheap.
+        async def one(doc_type: str) -> int:
+            found = await self._query("count", f"SELECT VALUE COUNT(1) FROM c WHERE {self._PK_SQL} AND "
+                                      "c.type = @ty", {"@t": pk[0], "@u": pk[1], "@ty": doc_type}, pk)
+            return int(found[0]) if found else 0
+        counts = await asyncio.gather(*(one(t) for t in types))
+        return dict(zip(types, counts))
+
+    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
+                        base: Mapping[str, Any]) -> None:
+        for name in deltas:
+            if not _FIELD.match(name):  # goes into a patch path
+                raise ValueError(f"unsupported counter field name {name!r}")
+        body = self._body(pk, {**base, "id": doc_id})
+        items = list(deltas.items())
+        step = PATCH_LIMIT - 1  # one operation of each patch sets the marker
+        try:
+            for start in range(0, max(len(items), 1), step):
+                if await self._increment_step(pk, body, items[start:start + step], items[start:]):
+                    return  # the document was created with every remaining delta
+        except cx.CosmosHttpResponseError as e:
+            raise scrubbed(e, "cosmos increment") from None
+
+    async def _increment_step(self, pk: PartitionKey, body: dict, chunk: list, rest: list) -> bool:
+        """Apply `chunk` once; if the document does not exist yet, create it with `rest` (returns True)."""
+        ct = await self._ct()
+        mark = uuid.uuid4().hex
+        ops = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in chunk]
+        ops.append({"op": "set", "path": f"/{OP_MARK}", "value": mark})
+        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # our own hex
+
+        async def patch() -> None:
+            try:
+                await self._call("increment", lambda: ct.patch_item(
+                    body["id"], partition_key=list(pk), patch_operations=ops, filter_predicate=predicate))
+            except cx.CosmosAccessConditionFailedError:
+                pass  # our marker is already there: an earlier send of this very patch was applied
+
+        try:
+            await patch()
+            return False
+        except cx.CosmosResourceNotFoundError:
+            pass
+        doc = dict(body)  # first count for this document: create it with every remaining delta at once
+        for name, value in rest:
+            doc[name] = doc.get(name, 0) + value
+        doc[OP_MARK] = mark
+        try:
+            await self._call("increment", lambda: ct.create_item(doc))
+            return True
+        except cx.CosmosResourceExistsError:
+            stored = await self._read_raw(pk, body["id"])
+            if stored is not None and stored.get(OP_MARK) == mark:
+                return True  # our create landed; its answer was lost
+        await patch()  # someone else created it first: add ours to theirs
+        return False
 
     async def health(self) -> None:
         ct = await self._ct()

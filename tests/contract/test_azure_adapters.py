@@ -5,6 +5,7 @@ partition fencing despite the stand-in's quirks, Key Vault versions and soft del
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -112,6 +113,48 @@ async def test_find_filters_are_parameterised(cosmos_store, tenant):
     assert tricky == []
     with pytest.raises(ValueError):
         await cosmos_store.find("migration", where={"status = 'x' OR c.id": "y"})
+
+
+async def test_find_orders_limits_and_filters_on_indexed_fields(cosmos_store, tenant):
+    for i, when in enumerate(["2026-01-03", "2026-01-01", "2026-01-04", "2026-01-02"]):
+        pk = (tenant, f"u{i}")
+        await cosmos_store.write_set(pk, [doc(pk, f"mig-{i}", "migration", status="completed", completedAt=when)])
+    other = (tenant, "u-open")
+    await cosmos_store.write_set(other, [doc(other, "mig-open", "migration", status="in_progress")])
+    found = await cosmos_store.find("migration", tenant_id=tenant, where={"status": "completed"},
+                                    greater_than=("completedAt", "2026-01-01"), order_by="completedAt", limit=2)
+    assert [d["completedAt"] for d in found] == ["2026-01-02", "2026-01-03"]
+    missing = await cosmos_store.find("migration", tenant_id=tenant, where={"completedAt": None})
+    assert [d["id"] for d in missing] == ["mig-open"]  # None matches a missing field, like SQL IS NULL
+
+
+async def test_find_refuses_fields_real_cosmos_cannot_serve_from_the_index(cosmos_store):
+    # The stand-in ignores the indexing policy; real Cosmos refuses ORDER BY on an excluded path.
+    with pytest.raises(ValueError, match="not indexed"):
+        await cosmos_store.find("migration", order_by="notIndexed")
+    with pytest.raises(ValueError, match="not indexed"):
+        await cosmos_store.find("migration", greater_than=("notIndexed", 1))
+
+
+async def test_count_per_type_in_one_partition(cosmos_store, tenant):
+    pk, elsewhere = (tenant, "u1"), (tenant, "u2")
+    await cosmos_store.write_set(pk, [doc(pk, f"a{i}") for i in range(3)] + [doc(pk, "m1", "chat_message")])
+    await cosmos_store.write_set(elsewhere, [doc(elsewhere, "a-else")])
+    assert await cosmos_store.count(pk, ["agent", "chat_message", "mcp_server"]) == \
+        {"agent": 3, "chat_message": 1, "mcp_server": 0}
+
+
+async def test_increment_is_atomic_and_creates_from_base(cosmos_store, tenant):
+    pk = (tenant, "_tenant")
+    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant", "schemaVersion": 1}
+    many = {f"records_kind{i}": 1 for i in range(25)}  # more fields than one Cosmos patch may carry
+    await asyncio.gather(*(cosmos_store.increment(pk, "counters", {"attempts": 1, **many}, base)
+                           for _ in range(8)))
+    stored = await cosmos_store.read(pk, "counters")
+    assert stored["attempts"] == 8 and all(stored[k] == 8 for k in many)
+    assert stored["schemaVersion"] == 1 and "_op" not in stored  # the exactly-once marker stays internal
+    await cosmos_store.increment(pk, "counters", {"duration_ms_sum": 12.5}, base)
+    assert (await cosmos_store.read(pk, "counters"))["duration_ms_sum"] == 12.5
 
 
 # ---- Blob -----------------------------------------------------------------------------------------

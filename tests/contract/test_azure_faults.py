@@ -129,6 +129,19 @@ async def test_cosmos_persistent_faults_end_in_dependency_unavailable(cosmos, co
     assert tenant not in str(caught.value) and "a0" not in str(caught.value)  # no ids or bodies in the message
 
 
+@pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
+async def test_cosmos_increment_counts_exactly_once(cosmos, cosmos_proxy, tenant, kind):
+    pk = (tenant, "_tenant")
+    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant"}
+    cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "POST" and p.rstrip("/").endswith("/docs"))
+    await cosmos.increment(pk, "counters", {"attempts": 1}, base)  # creates the document
+    cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "PATCH")
+    await cosmos.increment(pk, "counters", {"attempts": 1, "completions": 1}, base)
+    stored = await cosmos.read(pk, "counters")
+    assert (stored["attempts"], stored["completions"]) == (2, 1)
+    assert cosmos_proxy.faults.injected == 2
+
+
 # ---- Blob -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
 async def test_blob_write_survives_transient_faults_without_duplicates(blobs, blob_proxy, tenant, kind):

@@ -1,0 +1,46 @@
+"""Key families and scope rules (README: "Key families")."""
+import pytest
+
+from migration.families import Family, IgnoreReason, classify
+
+T = "contoso"
+CASES = [
+    ("ai_agents_contoso", Family.AGENTS, None),
+    ("ai_agents_fabrikam", None, IgnoreReason.OTHER_TENANT),
+    ("ai_agents_contoso_eu", None, IgnoreReason.OTHER_TENANT),      # a tenant whose id starts like ours
+    ("ai_agents_", None, IgnoreReason.OTHER_TENANT),
+    ("user_llm_configs_contoso", Family.LLM_CONFIGS, None),
+    ("tenant_mcp_servers_contoso", Family.MCP_SERVERS, None),
+    ("tenant_mcp_servers_globex", None, IgnoreReason.OTHER_TENANT),
+    ("chat_session_sess_1", Family.CHAT_SESSION, None),
+    ("chat_session_contoso_global", Family.CHAT_SESSION, None),
+    ("chat_session_fabrikam_global", None, IgnoreReason.OTHER_TENANT),
+    ("ui_preferences_contoso", Family.PREFERENCES, None),
+    ("advanced_settings_contoso", Family.PREFERENCES, None),
+    ("notification_preferences_fabrikam", None, IgnoreReason.OTHER_TENANT),
+    ("theme", Family.PREFERENCES, None),
+    ("current_tenant_id", Family.PREFERENCES, None),
+    ("auth_token", None, IgnoreReason.AUTH_TOKEN),
+    ("migration_completed", None, IgnoreReason.CLIENT_MARKER),
+    ("rollback_active", None, IgnoreReason.CLIENT_MARKER),
+    ("something_else", Family.UNKNOWN, None),
+]
+
+
+@pytest.mark.parametrize("key,family,reason", CASES)
+def test_classify(key, family, reason):
+    c = classify(key, T)
+    assert (c.family, c.ignore) == (family, reason)
+
+
+def test_tenant_ids_with_underscores():
+    assert classify("ui_preferences_acme_eu", "acme_eu").family is Family.PREFERENCES
+    assert classify("ui_preferences_acme_eu", "eu").ignore is IgnoreReason.OTHER_TENANT
+    assert classify("chat_session_acme_eu_global", "acme_eu").is_global
+
+
+@pytest.mark.parametrize("key", ["chat_session_s1", "theme", "something_else", "current_tenant_id"])
+def test_unscoped_keys_are_left_alone_when_the_browser_was_on_another_tenant(key):
+    c = classify(key, T, foreign_browser=True)
+    assert c.family is None and c.ignore in (IgnoreReason.AMBIGUOUS_SCOPE, IgnoreReason.OTHER_TENANT)
+    assert classify("ai_agents_contoso", T, foreign_browser=True).family is Family.AGENTS

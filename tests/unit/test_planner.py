@@ -1,0 +1,106 @@
+"""The pure plan: dispositions, documents, secrets, shapes, chunking. No I/O."""
+import json
+
+import pytest
+
+from migration import exporter, planner
+from migration.families import Disposition
+
+from ..helpers import json_equal_or_same, load_fixture
+
+
+def round_trip(plan: planner.Plan) -> dict[str, str]:
+    stored = json.loads(json.dumps(plan.documents, ensure_ascii=True))  # what a store gives back
+    manifest = next(d for d in stored if d["type"] == "manifest")["keys"]
+    return exporter.rebuild(manifest, stored, plan.secrets)
+
+
+@pytest.mark.parametrize("profile", ["typical", "heavy"])
+def test_fixtures_plan_and_rebuild(profile):
+    data = load_fixture(profile)
+    plan = planner.plan("contoso", "user-1", data)
+    assert plan.counts["received"] == len(data)
+    assert plan.counts == {"received": len(data), "migrated": len(data) - 1, "quarantined": 0, "ignored": 1}
+    out = round_trip(plan)
+    assert set(out) == set(data) - {"auth_token"}
+    assert all(json_equal_or_same(data[k], out[k]) for k in out)
+    stored = json.dumps(plan.documents) + json.dumps(plan.backup_values)
+    secrets = [c["apiKey"] for c in json.loads(data["user_llm_configs_contoso"]) if "apiKey" in c]
+    assert secrets and not any(s in stored for s in secrets)
+    assert data["auth_token"] not in stored
+
+
+def test_same_payload_same_plan():
+    data = load_fixture("typical")
+    a, b = planner.plan("contoso", "u", data), planner.plan("contoso", "u", dict(reversed(list(data.items()))))
+    assert a.migration_id == b.migration_id
+    assert sorted(d["id"] for d in a.documents) == sorted(d["id"] for d in b.documents)
+    assert planner.plan("contoso", "other", data).migration_id != a.migration_id
+
+
+def test_shapes_browsers_hold():
+    data = {
+        "ai_agents_t": json.dumps({"a1": {"id": "a1", "name": "x", "llmConfigId": "l1"}, "a2": {"id": "a2"}}),
+        "user_llm_configs_t": json.dumps([{"id": "l1", "apiKey": "sk-1", "extra": {"deep": [1, 2]}}, "junk", None]),
+        "chat_session_s1": json.dumps({"title": "T", "messages": [
+            {"role": "user", "message": "old field", "timestamp": 1700000000},
+            {"role": "assistant", "content": "ms", "timestamp": 1700000000123},
+            {"role": "user", "content": "iso", "timestamp": "2025-01-01T10:00:00Z"},
+            {"role": "user", "content": "bad", "timestamp": "yesterday"},
+            "a bare string"]}),
+        "chat_session_s2": json.dumps({"title": "no messages"}),
+        "chat_session_s3": "[]",
+        "theme": "dark",
+        "x_settings_t": "42",
+    }
+    plan = planner.plan("t", "u", data)
+    assert plan.counts["migrated"] == len(data)
+    by_key = {k.key: k for k in plan.keys}
+    assert by_key["ai_agents_t"].shape == "object"
+    assert any("user_llm_configs_t[1]" in w for w in plan.warnings)
+    msgs = sorted((d for d in plan.documents if d["type"] == "chat_message" and d["sessionId"] == "s1"),
+                  key=lambda d: d["sequence_number"])
+    assert [m.get("created_at") for m in msgs] == [
+        "2023-11-14T22:13:20.000Z", "2023-11-14T22:13:20.123Z", "2025-01-01T10:00:00Z", None, None]
+    assert msgs[0]["content"] == "old field" and msgs[0]["contentField"] == "message"
+    llm = next(d for d in plan.documents if d["type"] == "llm_config" and d["position"] == 0)
+    assert llm["api_key_vault_secret"] in plan.secrets and plan.secrets[llm["api_key_vault_secret"]] == "sk-1"
+    out = round_trip(plan)
+    assert out["theme"] == "dark" and out["x_settings_t"] == "42"
+    assert all(json_equal_or_same(data[k], out[k]) for k in data)
+
+
+@pytest.mark.parametrize("value,reason", [("", "invalid_json"), ("{bad", "invalid_json"), ("null", "unexpected_shape"),
+                                          ("5", "unexpected_shape"), ("[NaN]", "invalid_json"),
+                                          ("[1e999]", "invalid_json"), ("[" * 5000 + "]" * 5000, "invalid_json")])
+def test_unreadable_collections_are_quarantined_raw(value, reason):
+    plan = planner.plan("t", "u", {"ai_agents_t": value})
+    [outcome] = plan.keys
+    assert (outcome.disposition, outcome.reason) == (Disposition.QUARANTINED, reason)
+    assert round_trip(plan)["ai_agents_t"] == value
+
+
+def test_raw_values_that_look_like_credentials_go_to_the_vault():
+    raw = 'broken [{"apiKey": "sk-abcdefghijklmnopqrstuvwxyz"'
+    plan = planner.plan("t", "u", {"user_llm_configs_t": raw, "mystery": "x" * 9000 + " password=hunter2"})
+    assert raw not in json.dumps(plan.documents) and "hunter2" not in json.dumps(plan.documents)
+    assert "hunter2" not in json.dumps(plan.backup_values)
+    out = round_trip(plan)
+    assert out["user_llm_configs_t"] == raw and out["mystery"].endswith("hunter2")
+
+
+def test_oversized_values_are_split_into_chunks_not_dropped():
+    big = json.dumps([{"role": "user", "content": "é" * 200_000}])
+    plan = planner.plan("t", "u", {"chat_session_big": big, "theme": "y" * 300_000}, max_document_bytes=100_000)
+    assert all(len(json.dumps(d, ensure_ascii=True)) < 100_000 for d in plan.documents)
+    assert sum(1 for d in plan.documents if d["type"] == "chunk") > 4
+    out = round_trip(plan)
+    assert json.loads(out["chat_session_big"]) == json.loads(big) and out["theme"] == "y" * 300_000
+
+
+def test_other_tenant_and_ambiguous_keys_write_nothing():
+    data = {"ai_agents_b": "[]", "theme": "dark", "chat_session_x": "[]", "current_tenant_id": "b"}
+    plan = planner.plan("a", "u", data)
+    assert plan.counts["ignored"] == 4
+    assert [d["type"] for d in plan.documents] == ["manifest"]
+    assert plan.backup_values == {}

@@ -1,0 +1,71 @@
+"""Property: export(migrate(x)) == x for every key not ignored, for generated localStorage maps."""
+import json
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from migration import exporter, planner
+from migration.families import Disposition
+
+from ..helpers import json_equal_or_same
+
+TENANT, OTHER = "contoso", "fabrikam"
+# Any code point, lone surrogates included: browsers emit them (a string cut mid-emoji).
+chars = st.characters(codec=None, exclude_categories=())
+text = st.text(chars, max_size=30)
+scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60),
+                   st.floats(allow_nan=False, allow_infinity=False), text)
+field_names = st.one_of(st.sampled_from(["id", "name", "apiKey", "token", "env", "headers", "content", "message",
+                                         "role", "timestamp", "messages", "endpoint", "llmConfigId", "x"]), text)
+json_value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                           st.dictionaries(field_names, inner, max_size=5)),
+                          max_leaves=20)
+timestamp = st.one_of(st.integers(0, 2**42), st.floats(allow_nan=False, allow_infinity=False), text,
+                      st.just("2025-03-04T05:06:07Z"))
+message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": text},
+                                          optional={"timestamp": timestamp, "apiKey": text, "extra": json_value}),
+                    st.fixed_dictionaries({"message": text, "timestamp": timestamp}), json_value)
+item = st.one_of(st.dictionaries(field_names, json_value, max_size=5),
+                 st.fixed_dictionaries({"id": text, "apiKey": text, "env": st.dictionaries(text, text, max_size=3)}),
+                 json_value)
+collection = st.one_of(st.lists(item, max_size=4), st.dictionaries(text, st.dictionaries(field_names, json_value,
+                                                                                        max_size=3), max_size=3))
+session = st.one_of(st.lists(message, max_size=5),
+                    st.fixed_dictionaries({"messages": st.lists(message, max_size=4)}, optional={"title": text}),
+                    st.dictionaries(field_names, json_value, max_size=3))
+
+
+def as_value(strategy):
+    return st.one_of(strategy.map(lambda v: json.dumps(v, ensure_ascii=False)),
+                     strategy.map(json.dumps), text, st.sampled_from(["", "null", "{", "[NaN]", "dark"]))
+
+
+key_and_value = st.one_of(
+    st.tuples(st.sampled_from([f"ai_agents_{TENANT}", f"user_llm_configs_{TENANT}", f"tenant_mcp_servers_{TENANT}",
+                               f"ai_agents_{OTHER}", f"user_llm_configs_{OTHER}"]), as_value(collection)),
+    st.tuples(st.one_of(text.map(lambda s: f"chat_session_{s}"), st.just(f"chat_session_{TENANT}_global"),
+                        st.just(f"chat_session_{OTHER}_global")), as_value(session)),
+    st.tuples(st.sampled_from(["theme", f"ui_preferences_{TENANT}", f"privacy_settings_{OTHER}", "current_tenant_id",
+                               "auth_token", "migration_completed"]), as_value(json_value)),
+    st.tuples(text, as_value(json_value)),
+)
+local_storage = st.lists(key_and_value, max_size=12).map(dict)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(local_storage)
+def test_export_of_migrate_gives_back_every_key_not_ignored(data):
+    plan = planner.plan(TENANT, "user-1", data, max_document_bytes=4096)
+    counts = plan.counts
+    assert counts["received"] == len(data) == counts["migrated"] + counts["quarantined"] + counts["ignored"]
+    stored = json.loads(json.dumps(plan.documents, ensure_ascii=True))
+    manifest = next(d for d in stored if d["type"] == "manifest")["keys"]
+    out = exporter.rebuild(manifest, stored, plan.secrets)
+    kept = {k.key for k in plan.keys if k.disposition is not Disposition.IGNORED}
+    assert set(out) == kept
+    for key in kept:
+        assert json_equal_or_same(data[key], out[key]), key
+    # Ignored keys (another tenant's among them) leave no document; no secret value sits in a document.
+    assert {d["sourceKey"] for d in stored if d.get("sourceKey") is not None} <= kept
+    blob = json.dumps(stored, ensure_ascii=False)
+    for value in plan.secrets.values():  # stored as a whole JSON string, a secret would appear quoted
+        assert len(value) < 6 or json.dumps(value, ensure_ascii=False) not in blob
