@@ -41,7 +41,9 @@ from shared.cosmos_layout import (INDEXED_PATHS, INDEXING_POLICY, PARTITION_KEY_
                                   PARTITION_KEY_VERSION)
 from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
 
-OP_MARK = "_op"  # id of the last increment applied to a counter document (see `increment`)
+# Id of the last increment applied to a counter document (see `increment`); internal, never returned. Not
+# "_"-prefixed: the stand-in refuses to patch any such property as "system".
+OP_MARK = "lastIncrementId"
 SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
 PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations (the stand-in does not check)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -217,14 +217,14 @@ function showOutcome(outcome) {
     case "already_migrated":
       return showSuccess(outcome.result);
     case "rollback":
-      $("#rollback-title").textContent = "↩ Your data was restored to this browser";
+      $("#rollback-title").textContent = "Your data was restored to this browser";
       $("#rollback-text").textContent = `An emergency rollback is active for your organisation. ` +
         `${outcome.restored.length} item${outcome.restored.length === 1 ? " was" : "s were"} restored from the server ` +
         `(${outcome.rollback_reason || "EMERGENCY_ROLLBACK"}); the app works from this browser's data until it is lifted.`;
       $("#rollback-text").dataset.restored = String(outcome.restored.length);
       return setState("rollback", { outcome: "restored" });
     case "rollback_active":
-      $("#rollback-title").textContent = "↩ Emergency rollback active";
+      $("#rollback-title").textContent = "Emergency rollback active";
       $("#rollback-text").textContent = "Your data was already restored to this browser; the app works from it until the rollback is lifted.";
       return setState("rollback-active");
     case "disabled":
@@ -258,7 +258,7 @@ async function showSuccess(result) {
   $("#cleanup-result").hidden = true;
   delete $("#cleanup-result").dataset.removed;
   if (result.alreadyMigrated) {
-    $("#result-title").textContent = "✅ Already migrated";
+    $("#result-title").textContent = "Already migrated";
     const when = result.migration_date ? new Date(result.migration_date).toLocaleString() : "earlier";
     $("#result-text").textContent = `Your data was already migrated (${when}), in another tab or on another device.`;
     let status = null;
@@ -273,7 +273,7 @@ async function showSuccess(result) {
     $("#btn-cleanup").hidden = true;
     return;
   }
-  $("#result-title").textContent = "✅ Migration completed";
+  $("#result-title").textContent = "Migration completed";
   $("#result-text").textContent = `Records migrated: ${result.migratedRecords} in ${(result.duration_ms / 1000).toFixed(1)} s.` +
     (result.backup ? " A backup was kept." : "");
   countRows(result.summary);

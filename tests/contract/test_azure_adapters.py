@@ -152,7 +152,7 @@ async def test_increment_is_atomic_and_creates_from_base(cosmos_store, tenant):
                            for _ in range(8)))
     stored = await cosmos_store.read(pk, "counters")
     assert stored["attempts"] == 8 and all(stored[k] == 8 for k in many)
-    assert stored["schemaVersion"] == 1 and "_op" not in stored  # the exactly-once marker stays internal
+    assert stored["schemaVersion"] == 1 and "lastIncrementId" not in stored  # the exactly-once marker stays internal
     await cosmos_store.increment(pk, "counters", {"duration_ms_sum": 12.5}, base)
     assert (await cosmos_store.read(pk, "counters"))["duration_ms_sum"] == 12.5
 

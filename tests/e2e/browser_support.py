@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import http.server
+import http.server as http_server
 import json
 import os
 import re
@@ -21,7 +21,7 @@ import pytest
 
 from shared.settings import PROJECT_ROOT
 
-from ..helpers import DevHostProcess, dev_env, http, settings_from, token
+from ..helpers import DevHostProcess, dev_env, http as http_call, settings_from, token
 
 __all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "LocalApi", "Console", "chromium_path", "pw", "browser",
            "static_origin", "local_api", "context", "new_page", "wait_state", "seed_storage", "storage_snapshot",
@@ -138,8 +138,8 @@ def screenshot(page, name: str) -> Path:
 
 # --- client/ from a second origin -------------------------------------------------------------------------
 
-class _StaticHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+class _StaticHandler(http_server.SimpleHTTPRequestHandler):
+    extensions_map = {**http_server.SimpleHTTPRequestHandler.extensions_map,
                       ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
                       ".html": "text/html", ".ts": "text/plain"}
 
@@ -154,7 +154,7 @@ class _StaticHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def static_origin() -> Iterator[str]:
     handler = functools.partial(_StaticHandler, directory=str(CLIENT_DIR))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http_server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="static-client", daemon=True)
     thread.start()
     try:
@@ -198,7 +198,7 @@ class LocalApi:
 
     def call(self, method: str, path: str, body: Any = None, *, tenant: str = "contoso", user: str = "user-1",
              roles: list[str] | None = None) -> tuple[int, Any, dict]:
-        return http(method, self.base + path, body, bearer=self.token(tenant, user, roles))
+        return http_call(method, self.base + path, body, bearer=self.token(tenant, user, roles))
 
     def status(self, tenant: str = "contoso", user: str = "user-1") -> dict:
         code, body, _ = self.call("GET", "/migration/status", tenant=tenant, user=user)
