@@ -1,0 +1,128 @@
+"""Bearer tokens: every bad token is a 401; Entra mode is checked against a real JWKS endpoint over HTTP."""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import threading
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.auth import Authenticator
+from shared.http import HttpError
+
+from ..helpers import AUDIENCE, DEV_SECRET, dev_env, free_port, settings_from
+
+NOW = int(time.time())
+
+
+def _claims(**over):
+    claims = {"iss": "https://dev.local/contoso/v2.0", "aud": AUDIENCE, "tid": "contoso", "oid": "user-1",
+              "iat": NOW, "exp": NOW + 600}
+    claims.update(over)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _none_token(claims) -> str:
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
+
+
+async def _status(auth: Authenticator, header: str | None) -> int | str:
+    try:
+        p = await auth.authenticate({"authorization": header} if header is not None else {})
+        return f"{p.tenant_id}/{p.user_id}"
+    except HttpError as e:
+        assert e.code == "AUTH_REQUIRED"
+        return e.status
+
+
+DEV_CASES = {
+    "valid": (lambda: "Bearer " + jwt.encode(_claims(), DEV_SECRET, "HS256"), "contoso/user-1"),
+    "missing": (lambda: None, 401),
+    "not bearer": (lambda: "Basic abc", 401),
+    "malformed": (lambda: "Bearer not.a.jwt", 401),
+    "expired": (lambda: "Bearer " + jwt.encode(_claims(exp=NOW - 3600), DEV_SECRET, "HS256"), 401),
+    "wrong audience": (lambda: "Bearer " + jwt.encode(_claims(aud="api://other"), DEV_SECRET, "HS256"), 401),
+    "wrong issuer": (lambda: "Bearer " + jwt.encode(_claims(iss="https://evil/contoso/v2.0"), DEV_SECRET, "HS256"),
+                     401),
+    "issuer of another tenant": (lambda: "Bearer " + jwt.encode(_claims(iss="https://dev.local/fabrikam/v2.0"),
+                                                                DEV_SECRET, "HS256"), 401),
+    "wrong key": (lambda: "Bearer " + jwt.encode(_claims(), "another-secret-0123456789abcdef0123", "HS256"), 401),
+    "alg none": (lambda: "Bearer " + _none_token(_claims()), 401),
+    "no exp": (lambda: "Bearer " + jwt.encode(_claims(exp=None), DEV_SECRET, "HS256"), 401),
+    "no tenant": (lambda: "Bearer " + jwt.encode(_claims(tid=None, iss="https://dev.local/{tid}/v2.0"),
+                                                DEV_SECRET, "HS256"), 401),
+    "no user": (lambda: "Bearer " + jwt.encode(_claims(oid=None), DEV_SECRET, "HS256"), 401),
+}
+
+
+@pytest.mark.parametrize("case", list(DEV_CASES))
+async def test_dev_mode_tokens(tmp_path, case):
+    make, expected = DEV_CASES[case]
+    auth = Authenticator(settings_from(dev_env(tmp_path)))
+    assert await _status(auth, make()) == expected
+
+
+@pytest.fixture(scope="module")
+def jwks_server():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="k1", use="sig", alg="RS256")
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield key, f"http://127.0.0.1:{port}/keys"
+    server.shutdown()
+
+
+def _entra(tmp_path, url):
+    env = dev_env(tmp_path, AUTH_MODE="entra", AUTH_JWKS_URL=url,
+                  AUTH_ISSUER="https://login.microsoftonline.com/{tid}/v2.0")
+    return Authenticator(settings_from(env))
+
+
+async def test_entra_mode_validates_against_jwks(tmp_path, jwks_server):
+    key, url = jwks_server
+    auth = _entra(tmp_path, url)
+    iss = "https://login.microsoftonline.com/contoso/v2.0"
+    good = jwt.encode(_claims(iss=iss, roles=["Migration.Admin"]), key, "RS256", headers={"kid": "k1"})
+    p = await auth.authenticate({"authorization": f"Bearer {good}"})
+    assert (p.tenant_id, p.user_id, "Migration.Admin" in p.roles) == ("contoso", "user-1", True)
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    bad = {
+        "wrong key": jwt.encode(_claims(iss=iss), other, "RS256", headers={"kid": "k1"}),
+        "unknown kid": jwt.encode(_claims(iss=iss), key, "RS256", headers={"kid": "k2"}),
+        "HS256 with the public key as secret": jwt.encode(_claims(iss=iss), DEV_SECRET, "HS256",
+                                                          headers={"kid": "k1"}),
+        "alg none": _none_token(_claims(iss=iss)),
+        "expired": jwt.encode(_claims(iss=iss, exp=NOW - 3600), key, "RS256", headers={"kid": "k1"}),
+        "wrong audience": jwt.encode(_claims(iss=iss, aud="x"), key, "RS256", headers={"kid": "k1"}),
+        "wrong issuer": jwt.encode(_claims(iss="https://login.microsoftonline.com/other/v2.0"), key, "RS256",
+                                   headers={"kid": "k1"}),
+    }
+    for name, token in bad.items():
+        assert await _status(auth, f"Bearer {token}") == 401, name
+
+
+def test_dev_mode_refuses_to_run_in_azure(tmp_path):
+    with pytest.raises(ValueError, match="AUTH_MODE=dev"):
+        settings_from(dev_env(tmp_path, WEBSITE_INSTANCE_ID="abc", DOCUMENT_STORE="cosmos", SECRET_STORE="keyvault",
+                              BACKUP_STORE="blob"))
+    with pytest.raises(ValueError, match="DOCUMENT_STORE=embedded"):
+        settings_from(dev_env(tmp_path, WEBSITE_INSTANCE_ID="abc", AUTH_MODE="entra"))
