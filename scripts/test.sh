@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Install what the tests need (venv, npm emulators, chromium) and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh requirements-dev.txt --test-tools
+exec .venv/bin/python -m pytest "$@"
