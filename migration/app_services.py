@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import telemetry
 from shared.auth import Authenticator
 from shared.composition import Ports, build_ports
 from shared.settings import Settings, get_settings
@@ -35,7 +36,9 @@ def build(settings: Settings, ports: Ports | None = None) -> Services:
 def services() -> Services:
     global _current
     if _current is None:
-        _current = build(get_settings())
+        settings = get_settings()
+        telemetry.configure(settings)
+        _current = build(settings)
     return _current
 
 

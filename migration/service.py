@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
+from shared import telemetry
 from shared.composition import Ports
 from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
@@ -131,6 +132,7 @@ class MigrationService:
         await self._count(tenant, counters.completion(
             plan.summary, result["duration_ms"], backup is not None,
             [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED]), per_minute=True)
+        telemetry.migration_finished("completed", result["duration_ms"])
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
         return result
@@ -205,6 +207,7 @@ class MigrationService:
         except Exception:  # best effort: the lease expires by itself
             log.warning("could not mark migration failed tenant=%s user=%s", path_part(pk[0]), path_part(pk[1]))
         await self._count(pk[0], counters.failure(failed["error"]["code"]))
+        telemetry.migration_finished("failed")
 
     async def _count(self, tenant: str, deltas: dict[str, float], per_minute: bool = False) -> None:
         """Counters feed the metrics; losing one increment must never fail or undo a migration."""

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # --- platform -----------------------------------------------------------------------------
     website_instance_id: str | None = Field(None, validation_alias="WEBSITE_INSTANCE_ID")
     appinsights_connection: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
+    appinsights_authentication: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
 
     @field_validator("local_data_dir")
     @classmethod
