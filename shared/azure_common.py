@@ -85,6 +85,7 @@ def describe(err: BaseException) -> str:
     if status is None:
         return type(err).__name__
     code = getattr(err, "error_code", None) or getattr(getattr(err, "error", None), "code", None)
+    code = getattr(code, "value", code)  # Storage reports an enum
     activity = _headers(err).get("x-ms-activity-id") or _headers(err).get("x-ms-request-id")
     return f"HTTP {status}" + (f" {code}" if code else "") + (f" (request {activity})" if activity else "")
 

@@ -16,6 +16,9 @@ Rules this adapter keeps, and why:
   409/412 we read the stored document back: if it equals what this call sent, the write is ours and succeeded.
   Callers that use create/replace as a lock must therefore put a per-attempt unique value (a lease token) in
   the document; otherwise two identical bodies are indistinguishable, which is harmless for anything else.
+- The stand-in keeps ids unique per tenant only (first key component): the same id in two users' partitions
+  of one tenant collides there (409 on create, upsert overwrites the other user's document). Real Cosmos is
+  unaffected; runs against the stand-in need ids that are unique per tenant.
 - Returned documents hold the caller's fields plus `_etag` (Cosmos' other system fields are dropped).
 - `find` filters and sorts only on indexed fields (cosmos_layout.INDEXED_PATHS, ValueError otherwise): real
   Cosmos refuses ORDER BY on a path excluded from the index, and a filter on one scans the container; the
@@ -41,9 +44,10 @@ from shared.cosmos_layout import (INDEXED_PATHS, INDEXING_POLICY, PARTITION_KEY_
                                   PARTITION_KEY_VERSION)
 from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
 
-# Id of the last increment applied to a counter document (see `increment`); internal, never returned. Not
-# "_"-prefixed: the stand-in refuses to patch any such property as "system".
-OP_MARK = "lastIncrementId"
+# Id of the last increment applied to a counter document (see `increment`); internal, never returned.
+# Spelled so the stand-in copes: it refuses to patch "_"-prefixed properties ("system"), and it lowercases the
+# whole patch filter predicate, so a camelCase name there would never match.
+OP_MARK = "last_increment_id"
 SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
 PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations (the stand-in does not check)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -165,13 +169,13 @@ class CosmosDocumentStore:
             return stored
         return None
 
-    # ---- DocumentStore --------------------------------------------------------------------------
     async def _read_raw(self, pk: PartitionKey, doc_id: str) -> dict | None:
         found = self._in_partition(pk, await self._query(
             "read", f"SELECT * FROM c WHERE {self._PK_SQL} AND c.id = @id",
             {"@t": pk[0], "@u": pk[1], "@id": doc_id}, pk))
         return found[0] if found else None
 
+    # ---- DocumentStore --------------------------------------------------------------------------
     async def read(self, pk: PartitionKey, doc_id: str) -> dict | None:
         stored = await self._read_raw(pk, doc_id)
         return self._out(stored) if stored is not None else None
@@ -274,6 +278,8 @@ class CosmosDocumentStore:
     async def find(self, doc_type: str, *, tenant_id: str | None = None,
                    where: Mapping[str, Any] | None = None, greater_than: tuple[str, Any] | None = None,
                    order_by: str | None = None, limit: int | None = None) -> list[dict]:
+        if limit is not None and int(limit) <= 0:
+            return []
         params: dict[str, Any] = {"@type": doc_type}
         sql = "c.type = @type"
         if tenant_id is not None:
@@ -291,9 +297,7 @@ class CosmosDocumentStore:
             sql += f" AND {self._indexed_field(greater_than[0])} > @gt"
         if order_by:
             sql += f" ORDER BY {self._indexed_field(order_by)} ASC"
-        top = f"TOP {int(limit)} " if limit is not None else ""
-        if limit is not None and int(limit) <= 0:
-            return []
+        top = f"TOP {int(limit)} " if limit is not None else ""  # an int we formatted: no injection
         docs = await self._query("find", f"SELECT {top}* FROM c WHERE {sql}", params)  # cross-partition
         return [self._out(d) for d in docs
                 if d.get("type") == doc_type and (tenant_id is None or d.get("tenantId") == tenant_id)]
@@ -328,7 +332,7 @@ class CosmosDocumentStore:
         mark = uuid.uuid4().hex
         ops = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in chunk]
         ops.append({"op": "set", "path": f"/{OP_MARK}", "value": mark})
-        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # our own hex
+        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # lowercase hex
 
         async def patch() -> None:
             try:

@@ -18,7 +18,7 @@ from shared.blob_backups import BlobBackupStore
 from shared.cosmos_store import CosmosDocumentStore
 from shared.keyvault_secrets import KeyVaultSecretStore
 from shared.ports import DependencyUnavailable
-from tests.support.azure_adapters import FAST_RETRY, secret_store, settings_from, tenant  # noqa: F401
+from tests.support.azure_adapters import FAST_RETRY, settings_from
 from tests.support.emulators import blob_connection_string, cosmos_connection_string, free_port
 from tests.support.fault_proxy import FaultProxy
 
@@ -83,8 +83,8 @@ def doc(pk, doc_id, **fields):
 
 # ---- Cosmos ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", TRANSIENT)
-async def test_cosmos_write_set_survives_transient_faults(cosmos, cosmos_proxy, tenant, kind):
-    pk = (tenant, "u1")
+async def test_cosmos_write_set_survives_transient_faults(cosmos, cosmos_proxy, fresh_tenant, kind):
+    pk = (fresh_tenant, "u1")
     cosmos_proxy.faults.inject(kind, count=3, match=docs_path)
     await cosmos.write_set(pk, [doc(pk, f"a{i}") for i in range(10)])
     assert cosmos_proxy.faults.injected >= 3
@@ -92,18 +92,18 @@ async def test_cosmos_write_set_survives_transient_faults(cosmos, cosmos_proxy, 
 
 
 @pytest.mark.parametrize("kind", TRANSIENT)
-async def test_cosmos_read_and_query_survive_transient_faults(cosmos, cosmos_proxy, tenant, kind):
-    pk = (tenant, "u1")
+async def test_cosmos_read_and_query_survive_transient_faults(cosmos, cosmos_proxy, fresh_tenant, kind):
+    pk = (fresh_tenant, "u1")
     await cosmos.write_set(pk, [doc(pk, "a1")])
     cosmos_proxy.faults.inject(kind, count=2, match=docs_path)
     assert (await cosmos.read(pk, "a1"))["id"] == "a1"
     cosmos_proxy.faults.inject(kind, count=2, match=docs_path)
-    assert [d["id"] for d in await cosmos.find("agent", tenant_id=tenant)] == ["a1"]
+    assert [d["id"] for d in await cosmos.find("agent", tenant_id=fresh_tenant)] == ["a1"]
 
 
 @pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
-async def test_cosmos_create_and_replace_apply_exactly_once(cosmos, cosmos_proxy, tenant, kind):
-    pk = (tenant, "u1")
+async def test_cosmos_create_and_replace_apply_exactly_once(cosmos, cosmos_proxy, fresh_tenant, kind):
+    pk = (fresh_tenant, "u1")
     cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "POST" and p.rstrip("/").endswith("/docs"))
     created = await cosmos.create(pk, doc(pk, "lease", lease=str(uuid.uuid4())))  # no Conflict with itself
     assert len(await cosmos.list_partition(pk)) == 1
@@ -116,8 +116,8 @@ async def test_cosmos_create_and_replace_apply_exactly_once(cosmos, cosmos_proxy
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "reset"])
-async def test_cosmos_persistent_faults_end_in_dependency_unavailable(cosmos, cosmos_proxy, tenant, kind):
-    pk = (tenant, "u1")
+async def test_cosmos_persistent_faults_end_in_dependency_unavailable(cosmos, cosmos_proxy, fresh_tenant, kind):
+    pk = (fresh_tenant, "u1")
     cosmos_proxy.faults.inject(kind, count=10_000, match=docs_path)
     started = time.monotonic()
     with pytest.raises(DependencyUnavailable) as caught:
@@ -126,82 +126,85 @@ async def test_cosmos_persistent_faults_end_in_dependency_unavailable(cosmos, co
     with pytest.raises(DependencyUnavailable):
         await cosmos.read(pk, "a0")
     assert time.monotonic() - started < 30
-    assert tenant not in str(caught.value) and "a0" not in str(caught.value)  # no ids or bodies in the message
+    assert fresh_tenant not in str(caught.value) and "a0" not in str(caught.value)  # no ids or bodies in the message
 
 
 @pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
-async def test_cosmos_increment_counts_exactly_once(cosmos, cosmos_proxy, tenant, kind):
-    pk = (tenant, "_tenant")
-    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant"}
+async def test_cosmos_increment_counts_exactly_once(cosmos, cosmos_proxy, fresh_tenant, kind):
+    pk = (fresh_tenant, "_tenant")
+    base = {"type": "counters", "tenantId": fresh_tenant, "userId": "_tenant"}
+    # An id of this test only: the stand-in evaluates a patch's condition on the first document with that id in
+    # ANY partition, so other tests' "counters" documents would decide ours (real Cosmos stays in the partition).
+    counter_id = f"counters-{uuid.uuid4().hex[:8]}"
     cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "POST" and p.rstrip("/").endswith("/docs"))
-    await cosmos.increment(pk, "counters", {"attempts": 1}, base)  # creates the document
+    await cosmos.increment(pk, counter_id, {"attempts": 1}, base)  # creates the document
     cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "PATCH")
-    await cosmos.increment(pk, "counters", {"attempts": 1, "completions": 1}, base)
-    stored = await cosmos.read(pk, "counters")
+    await cosmos.increment(pk, counter_id, {"attempts": 1, "completions": 1}, base)
+    stored = await cosmos.read(pk, counter_id)
     assert (stored["attempts"], stored["completions"]) == (2, 1)
     assert cosmos_proxy.faults.injected == 2
 
 
 # ---- Blob -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
-async def test_blob_write_survives_transient_faults_without_duplicates(blobs, blob_proxy, tenant, kind):
-    path = f"{tenant}/u1/{uuid.uuid4()}.json"
+async def test_blob_write_survives_transient_faults_without_duplicates(blobs, blob_proxy, fresh_tenant, kind):
+    path = f"{fresh_tenant}/u1/{uuid.uuid4()}.json"
     blob_proxy.faults.inject(kind, count=2 if kind != "reset_after" else 1, match=is_put)
     info = await blobs.write(path, b'{"k": "v"}', {"keyCount": "1"})
     assert info.created == (kind != "reset_after")  # after a lost answer the retry finds its own bytes
     blob_proxy.faults.inject(kind if kind != "reset_after" else "reset", count=2, match=lambda m, p: m == "GET")
     assert await blobs.read(path) == b'{"k": "v"}'
-    assert await blobs.list(f"{tenant}/") == [path]
+    assert await blobs.list(f"{fresh_tenant}/") == [path]
 
 
-async def test_blob_throttling_honours_retry_after(blobs, blob_proxy, tenant):
+async def test_blob_throttling_honours_retry_after(blobs, blob_proxy, fresh_tenant):
     # Storage's own policy ignores 429 and Retry-After; ours waits what the service asked for.
     blob_proxy.faults.inject("429", count=2, retry_after=0.3, match=is_put)
     started = time.monotonic()
-    await blobs.write(f"{tenant}/x.json", b"{}", {})
+    await blobs.write(f"{fresh_tenant}/x.json", b"{}", {})
     assert time.monotonic() - started >= 0.6
 
 
 @pytest.mark.parametrize("kind", ["503", "reset"])
-async def test_blob_persistent_faults_end_in_dependency_unavailable(blobs, blob_proxy, tenant, kind):
+async def test_blob_persistent_faults_end_in_dependency_unavailable(blobs, blob_proxy, fresh_tenant, kind):
     blob_proxy.faults.inject(kind, count=10_000)
     with pytest.raises(DependencyUnavailable):
-        await blobs.write(f"{tenant}/x.json", b"{}", {})
+        await blobs.write(f"{fresh_tenant}/x.json", b"{}", {})
     with pytest.raises(DependencyUnavailable):
-        await blobs.read(f"{tenant}/x.json")
+        await blobs.read(f"{fresh_tenant}/x.json")
 
 
 # ---- Key Vault ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
-async def test_keyvault_set_survives_transient_faults_with_one_version(secret_store, emulators, kind):
+async def test_keyvault_set_survives_transient_faults_with_one_version(azure_secrets, emulators, kind):
     kv, name = emulators.keyvault, f"s-{uuid.uuid4().hex}"
     kv.faults.inject(kind, count=2 if kind != "reset_after" else 1, match=is_put)
-    assert await secret_store.set(name, "sk-value") is True
+    assert await azure_secrets.set(name, "sk-value") is True
     assert kv.versions(name) == 1  # a lost answer is read back, not written again
     kv.faults.inject(kind if kind != "reset_after" else "reset", count=2, match=lambda m, p: m == "GET")
-    assert await secret_store.get(name) == "sk-value"
-    assert await secret_store.set(name, "sk-value") is False and kv.versions(name) == 1
+    assert await azure_secrets.get(name) == "sk-value"
+    assert await azure_secrets.set(name, "sk-value") is False and kv.versions(name) == 1
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "reset"])
-async def test_keyvault_persistent_faults_end_in_dependency_unavailable(secret_store, emulators, kind):
+async def test_keyvault_persistent_faults_end_in_dependency_unavailable(azure_secrets, emulators, kind):
     kv, name = emulators.keyvault, f"s-{uuid.uuid4().hex}"
     kv.faults.inject(kind, count=10_000)
     with pytest.raises(DependencyUnavailable) as caught:
-        await secret_store.set(name, "sk-secret-value")
+        await azure_secrets.set(name, "sk-secret-value")
     assert "sk-secret-value" not in str(caught.value)
     with pytest.raises(DependencyUnavailable):
-        await secret_store.get(name)
+        await azure_secrets.get(name)
     kv.faults.clear()
     assert kv.versions(name) == 0
 
 
-async def test_long_retry_after_fails_fast_and_is_passed_on(secret_store, emulators):
+async def test_long_retry_after_fails_fast_and_is_passed_on(azure_secrets, emulators):
     # A pause longer than an HTTP request can wait: give up now, tell the caller when to come back.
     emulators.keyvault.faults.inject("429", count=10_000, retry_after=60)
     started = time.monotonic()
     with pytest.raises(DependencyUnavailable) as caught:
-        await secret_store.get("any-name")
+        await azure_secrets.get("any-name")
     assert time.monotonic() - started < 2
     assert caught.value.retry_after == pytest.approx(60)
 

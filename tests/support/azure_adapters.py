@@ -1,6 +1,6 @@
-"""Fixtures building the three Azure adapters against the emulators (one set per test: aio clients belong to the
-test's event loop). Used by tests/contract/test_azure_*.py; settings come from `emulator_env` exactly as the
-composition root would read them from the environment."""
+"""pytest plugin (loaded by tests.support.emulators): the three Azure adapters built against the emulators, one
+set per test (aio clients belong to the test's event loop), from `emulator_env` exactly as the composition root
+reads settings from the environment. Fixtures: azure_documents, azure_backups, azure_secrets, fresh_tenant."""
 from __future__ import annotations
 
 import uuid
@@ -23,27 +23,27 @@ def settings_from(env: dict[str, str], **overrides: str) -> Settings:
 
 
 @pytest.fixture
-def tenant() -> str:
+def fresh_tenant() -> str:
     """A tenant id of this test only: tests share one container and stay out of each other's data."""
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
 @pytest_asyncio.fixture
-async def cosmos_store(emulator_env):
+async def azure_documents(emulator_env):
     store = CosmosDocumentStore.from_settings(settings_from(emulator_env), retry=FAST_RETRY)
     yield store
     await store.close()
 
 
 @pytest_asyncio.fixture
-async def blob_store(emulator_env):
+async def azure_backups(emulator_env):
     store = BlobBackupStore.from_settings(settings_from(emulator_env), retry=FAST_RETRY)
     yield store
     await store.close()
 
 
 @pytest_asyncio.fixture
-async def secret_store(emulator_env):
+async def azure_secrets(emulator_env):
     store = KeyVaultSecretStore.from_settings(settings_from(emulator_env), retry=FAST_RETRY)
     yield store
     await store.close()

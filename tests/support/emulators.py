@@ -6,7 +6,8 @@
 
 Plain context managers (`cosmos_server()`, `azurite_server()`, `keyvault_server()`, `all_emulators()`) need no
 pytest. As a pytest plugin (`pytest_plugins = ["tests.support.emulators"]`) it offers the session fixtures
-`emulators` (the running servers) and `emulator_env` (environment names → values for `shared.settings.Settings`).
+`emulators` (the running servers) and `emulator_env` (environment names → values for `shared.settings.Settings`),
+and loads `tests.support.azure_adapters` (per-test fixtures azure_documents / azure_backups / azure_secrets).
 A missing node/node_modules or a server that does not come up FAILS the tests: in CI a missing emulator is a bug.
 
 Developers: `python -m tests.support.emulators` starts all three, prints `export ...` lines, waits for Ctrl-C.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import shlex
 import shutil
 import signal
@@ -234,6 +234,8 @@ except ImportError:  # the dev command and benchmarks work without pytest
     pytest = None  # type: ignore[assignment]
 
 if pytest is not None:
+    pytest_plugins = ["tests.support.azure_adapters"]  # adapter fixtures on top of the running emulators
+
     @pytest.fixture(scope="session")
     def emulators() -> Iterator[Emulators]:
         stack = contextlib.ExitStack()
