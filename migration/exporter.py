@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from .planner import dumps_value
-from .secret_fields import restore
+from .secret_fields import ref_names, restore
 
 _COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
 
@@ -19,7 +19,8 @@ _COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
 def secret_names(docs: Iterable[dict]) -> set[str]:
     names: set[str] = set()
     for d in docs:
-        names.update(ref["name"] for ref in d.get("secretRefs") or ())
+        for ref in d.get("secretRefs") or ():
+            names.update(ref_names(ref))
         names.update(d.get("rawSecretRefs") or ())
     return names
 

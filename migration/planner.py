@@ -12,15 +12,12 @@ from typing import Any, Callable, Iterable
 
 from . import models
 from .families import Classification, Disposition, Family, classify
-from .secret_fields import PLACEHOLDER_PREFIX, SecretSlot, extract, looks_secret, vault_name
+from .secret_fields import PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, looks_secret, vault_name
 
 SCHEMA_VERSION = 1
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
               "quarantine", "chunk", "manifest")
-MANIFEST_ID = "manifest"
-MERGED_PREFERENCES_ID = "preferences.merged"
-# Key Vault values are capped at 25 KB; raw values that must go to the vault are cut in pieces this long.
-VAULT_PIECE_CHARS = 4000
+
 # Seed's merged-preferences categories, by the key's name (`ui_preferences_<t>` -> `ui_preferences`).
 _MERGED_CATEGORIES = (("ui_preferences", "ui_preferences"), ("notification", "notification_preferences"),
                       ("privacy", "privacy_settings"))
@@ -57,8 +54,22 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def key_hash(key: str) -> str:
-    return sha256_text(key)[:16]
+def user_tag(user: str) -> str:
+    """Ids carry the user: real Cosmos scopes ids by the full partition key, but the local stand-in only by
+    its first component (the tenant), and ids unique per tenant are harmless on real Cosmos."""
+    return sha256_text(user)[:10]
+
+
+def key_hash(user: str, key: str) -> str:
+    return sha256_text(user_tag(user) + "\x00" + key)[:16]
+
+
+def manifest_id(user: str) -> str:
+    return f"manifest.{user_tag(user)}"
+
+
+def merged_preferences_id(user: str) -> str:
+    return f"preferences.merged.{user_tag(user)}"
 
 
 @dataclass
@@ -116,7 +127,7 @@ class _KeyBuilder:
 
     def __init__(self, plan: Plan, key: str, text: str, max_doc_bytes: int):
         self.plan, self.key, self.text = plan, key, text
-        self.kh = key_hash(key)
+        self.kh = key_hash(plan.user, key)
         self.docs: list[dict] = []
         self.slots: list[SecretSlot] = []
         self.backup_dirty = False
@@ -142,9 +153,9 @@ class _KeyBuilder:
         if not self.text or not (sensitive or looks_secret(self.text)):
             return {"raw": self.text}
         names = []
-        for n, start in enumerate(range(0, max(len(self.text), 1), VAULT_PIECE_CHARS)):
+        for n, start in enumerate(range(0, max(len(self.text), 1), PIECE_CHARS)):
             name = vault_name(self.plan.tenant, self.plan.user, self.key, ("raw", n))
-            self.slots.append(SecretSlot(("raw", n), name, self.text[start:start + VAULT_PIECE_CHARS]))
+            self.slots.append(SecretSlot(("raw", n), name, self.text[start:start + PIECE_CHARS]))
             names.append(name)
         self.backup_dirty = True
         return {"raw": None, "rawSecretRefs": names}
@@ -347,7 +358,7 @@ def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:
             category = next((cat for needle, cat in _MERGED_CATEGORIES if needle in d["name"]),
                             "advanced_settings")
             view[category] = {**view[category], **value}
-    return {"id": MERGED_PREFERENCES_ID, "type": "preferences", "view": "merged", "tenantId": plan.tenant,
+    return {"id": merged_preferences_id(plan.user), "type": "preferences", "view": "merged", "tenantId": plan.tenant,
             "userId": plan.user, "migrationId": plan.migration_id, "schemaVersion": SCHEMA_VERSION,
             "value": view}
 
@@ -404,14 +415,14 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
         outcome.documents = len(b.docs)
         p.documents.extend(b.docs)
         for s in b.slots:
-            p.secrets[s.name] = s.value
+            p.secrets.update(s.vault_entries())
         p.keys.append(outcome)
     merged = _merged_preferences(p, prefs)
     if merged:
         p.documents.append(merged)
     # Per-key manifest: what export rebuilds from and what validation counts against. Kept out of the
     # migration record so the record stays small however many keys a browser holds.
-    p.documents.append({"id": MANIFEST_ID, "type": "manifest", "tenantId": tenant, "userId": user,
+    p.documents.append({"id": manifest_id(user), "type": "manifest", "tenantId": tenant, "userId": user,
                         "migrationId": p.migration_id, "schemaVersion": SCHEMA_VERSION,
                         "keys": [k.manifest_entry() for k in p.keys]})
     return p

@@ -20,6 +20,8 @@ SECRET_SQUASHED = ("apikey", "accesskey", "secretkey", "privatekey", "connection
                    "accesstoken", "refreshtoken", "idtoken", "authtoken")
 ALL_VALUES_SECRET = frozenset({"env"})  # MCP servers: environment values are credentials by convention
 PLACEHOLDER_PREFIX = "@keyvault:"
+# Key Vault caps a value at 25 KB; longer secrets are stored in parts of this many characters (≤ 16 KB UTF-8).
+PIECE_CHARS = 4000
 
 # Values that are credentials whatever their field is called. Used on raw (unparseable) values and on
 # config-like families; never on chat text, where such words are ordinary prose.
@@ -56,11 +58,33 @@ def vault_name(tenant: str, user: str, source_key: str, path: tuple) -> str:
 @dataclass
 class SecretSlot:
     path: tuple            # path inside the document's payload
-    name: str              # vault name
+    name: str              # vault name (of the first part when the value is long)
     value: str
 
+    @property
+    def parts(self) -> int:
+        return max(1, -(-len(self.value) // PIECE_CHARS))
+
     def ref(self) -> dict:
-        return {"path": list(self.path), "name": self.name}
+        ref = {"path": list(self.path), "name": self.name}
+        if self.parts > 1:
+            ref["parts"] = self.parts
+        return ref
+
+    def vault_entries(self) -> list[tuple[str, str]]:
+        if self.parts == 1:
+            return [(self.name, self.value)]
+        return [(f"{self.name}-p{i}", self.value[i * PIECE_CHARS:(i + 1) * PIECE_CHARS]) for i in range(self.parts)]
+
+
+def ref_names(ref: dict) -> list[str]:
+    if ref.get("parts", 1) == 1:
+        return [ref["name"]]
+    return [f"{ref['name']}-p{i}" for i in range(ref["parts"])]
+
+
+def ref_value(ref: dict, secrets: dict[str, str]) -> str:
+    return "".join(secrets[n] for n in ref_names(ref))
 
 
 @dataclass
@@ -116,9 +140,9 @@ def restore(value: Any, refs: list[dict], secrets: dict[str, str]) -> Any:
     for ref in refs:
         path = ref["path"]
         if not path:
-            return secrets[ref["name"]]
+            return ref_value(ref, secrets)
         target = value
         for step in path[:-1]:
             target = target[step]
-        target[path[-1]] = secrets[ref["name"]]
+        target[path[-1]] = ref_value(ref, secrets)
     return value

@@ -29,10 +29,13 @@ from .planner import DATA_TYPES, Plan
 log = logging.getLogger("migration.service")
 T = TypeVar("T")
 
-RECORD_ID = "migration"
 TENANT_STATE_ID = "tenant_state"
 BACKUP_FORMAT = "localstorage-backup/1"
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def record_id(user: str) -> str:
+    return f"migration.{planner.user_tag(user)}"
 
 
 def iso(ts: float) -> str:
@@ -72,7 +75,7 @@ class MigrationService:
     # --- status -----------------------------------------------------------------------------------
 
     async def status(self, tenant: str, user: str) -> dict:
-        record, state = await asyncio.gather(self.ports.documents.read((tenant, user), RECORD_ID),
+        record, state = await asyncio.gather(self.ports.documents.read((tenant, user), record_id(user)),
                                              self.tenant_state(tenant))
         record = record or {}
         status = record.get("status", "not_started")
@@ -109,7 +112,7 @@ class MigrationService:
     async def migrate(self, tenant: str, user: str, data: dict[str, str], backup_requested: bool = True) -> dict:
         started = time.perf_counter()
         pk = (tenant, user)
-        state, existing = await asyncio.gather(self.tenant_state(tenant), self.ports.documents.read(pk, RECORD_ID))
+        state, existing = await asyncio.gather(self.tenant_state(tenant), self.ports.documents.read(pk, record_id(pk[1])))
         if state.get("rollbackActive"):
             raise errors.rollback_active()
         if not self.migration_enabled(tenant, state):
@@ -148,7 +151,7 @@ class MigrationService:
     async def _acquire(self, pk: tuple[str, str], existing: dict | None, plan: Plan) -> dict:
         now = self.clock()
         record = {
-            "id": RECORD_ID, "type": "migration", "tenantId": pk[0], "userId": pk[1],
+            "id": record_id(pk[1]), "type": "migration", "tenantId": pk[0], "userId": pk[1],
             "schemaVersion": planner.SCHEMA_VERSION, "status": "in_progress", "migrationId": plan.migration_id,
             "payloadSha256": plan.payload_sha256, "leaseOwner": uuid.uuid4().hex,
             "leaseExpiresAt": now + self.settings.lease_seconds, "startedAt": iso(now),
@@ -163,7 +166,7 @@ class MigrationService:
             return await self.ports.documents.replace(pk, record, existing["_etag"])
         except (Conflict, PreconditionFailed):
             # Someone else took the lease between our read and our write: re-read to say why.
-            self._refuse_if_taken(await self.ports.documents.read(pk, RECORD_ID))
+            self._refuse_if_taken(await self.ports.documents.read(pk, record_id(pk[1])))
             raise errors.in_progress() from None
 
     async def _backup(self, plan: Plan) -> dict:
@@ -236,7 +239,7 @@ class MigrationService:
 
     async def export(self, tenant: str, user: str) -> dict:
         pk = (tenant, user)
-        record, state = await asyncio.gather(self.ports.documents.read(pk, RECORD_ID), self.tenant_state(tenant))
+        record, state = await asyncio.gather(self.ports.documents.read(pk, record_id(pk[1])), self.tenant_state(tenant))
         if not record or record.get("status") not in ("completed", "rolled_back"):
             raise errors.not_migrated()
         docs = await self.ports.documents.list_partition(pk, DATA_TYPES)

@@ -10,8 +10,9 @@ from typing import Any
 
 from shared.composition import Ports
 
+from . import exporter
 from .families import IgnoreReason, classify
-from .planner import DATA_TYPES, MERGED_PREFERENCES_ID
+from .planner import DATA_TYPES
 from .secret_fields import PLACEHOLDER_PREFIX, extract, looks_secret
 
 CHECKS = ["document_counts", "tenant_isolation", "references", "plaintext_secrets", "secret_references",
@@ -58,7 +59,7 @@ def _counts(record: dict, counts: dict[str, int], docs: list[dict]) -> list[dict
         out.append(issue("COUNT_MISMATCH", "the per-key manifest is missing", record))
     else:
         listed = sum(e.get("documents", 0) for e in manifest["keys"])
-        merged = 1 if any(d["id"] == MERGED_PREFERENCES_ID for d in docs) else 0
+        merged = 1 if any(d.get("view") == "merged" for d in docs) else 0
         if listed + merged + 1 != total:
             out.append(issue("COUNT_MISMATCH", "documents differ from the per-key manifest", record,
                              expected=listed + merged + 1, found=total))
@@ -110,8 +111,7 @@ def _plaintext(record: dict, docs: list[dict]) -> list[dict]:
 
 
 async def _secret_refs(ports: Ports, record: dict, docs: list[dict]) -> list[dict]:
-    names = sorted({r["name"] for d in docs for r in d.get("secretRefs") or ()}
-                   | {n for d in docs for n in d.get("rawSecretRefs") or ()})
+    names = sorted(exporter.secret_names(docs))
     missing = [n for n in names if await ports.secrets.get(n) is None]
     return [issue("SECRET_REFERENCE_MISSING", "secret references that do not resolve in the vault", record,
                   names=missing[:20], count=len(missing))] if missing else []

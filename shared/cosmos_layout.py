@@ -9,7 +9,7 @@ PARTITION_KEY_VERSION = 2
 # raw values, chunks) stay out of the index: they are most of the bytes and indexing them costs write RU.
 INDEXED_PATHS = [
     "/type/?", "/tenantId/?", "/userId/?", "/migrationId/?", "/sourceKey/?", "/status/?",
-    "/completedAt/?", "/sessionId/?", "/sequence_number/?",
+    "/completedAt/?", "/sessionId/?", "/sequence_number/?", "/sampleKey/?", "/day/?", "/createdAt/?",
 ]
 INDEXING_POLICY = {
     "indexingMode": "consistent",

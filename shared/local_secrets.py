@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ from cryptography.fernet import Fernet
 from .ports import DependencyUnavailable
 
 _ENC = ("utf-8", "surrogatepass")  # lone surrogates are valid localStorage data
+_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}")
 
 
 class LocalSecretStore:
@@ -57,6 +59,11 @@ class LocalSecretStore:
         return self._fernet.decrypt(row[0]).decode(*_ENC), row[1]
 
     async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
+        if not _NAME.fullmatch(name):
+            raise ValueError("secret names are [0-9a-zA-Z-]{1,127}")
+        if len(value.encode(*_ENC)) > 25 * 1024:
+            raise ValueError("secret values are limited to 25 KiB, as in Key Vault")
+
         def q(c: sqlite3.Connection) -> bool:
             current, versions = self._current(c, name)
             if current == value:

@@ -1,7 +1,11 @@
 """The three storage ports. The service speaks only to these; each adapter lives in its own module.
 
 Documents are plain JSON-able dicts carrying `id`, `type`, `tenantId` and `userId`; the partition is always
-the pair (tenantId, userId). Adapters return stored documents with `_etag` set.
+the pair (tenantId, userId), and writing a document whose owner fields name another partition is a
+ValueError (in Cosmos the partition key is those fields). Ids are unique per tenant (the local Cosmos
+stand-in enforces only that). Adapters return stored documents with `_etag` set. `types=[]` selects nothing.
+A lease written with create/replace carries a unique token, so an adapter that re-reads after a lost answer
+can recognise its own write.
 """
 from __future__ import annotations
 
@@ -76,7 +80,8 @@ class DocumentStore(Protocol):
 @runtime_checkable
 class SecretStore(Protocol):
     async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
-        """Store `value` under `name`; returns False (and writes no new version) if it is unchanged."""
+        """Store `value` under `name`; returns False (and writes no new version) if the value is unchanged
+        (tags alone do not count). Names are [0-9a-zA-Z-]{1,127}; values above 25 KiB are a ValueError."""
 
     async def get(self, name: str) -> str | None: ...
 

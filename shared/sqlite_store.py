@@ -42,6 +42,13 @@ def _new_etag() -> str:
     return uuid.uuid4().hex
 
 
+def _owned(pk: PartitionKey, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    # As in Cosmos, where the partition key IS these fields: a document cannot sit in another's partition.
+    if (doc.get("tenantId"), doc.get("userId")) != tuple(pk):
+        raise ValueError("document owner fields do not match the target partition")
+    return doc
+
+
 class SqliteDocumentStore:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -79,7 +86,7 @@ class SqliteDocumentStore:
         return await self._run(q)
 
     async def create(self, pk: PartitionKey, doc: Mapping[str, Any]) -> dict:
-        body, etag = _dump(doc), _new_etag()
+        body, etag = _dump(_owned(pk, doc)), _new_etag()
 
         def q(c: sqlite3.Connection):
             try:
@@ -90,7 +97,7 @@ class SqliteDocumentStore:
         return await self._run(q)
 
     async def replace(self, pk: PartitionKey, doc: Mapping[str, Any], etag: str) -> dict:
-        body, new = _dump(doc), _new_etag()
+        body, new = _dump(_owned(pk, doc)), _new_etag()
 
         def q(c: sqlite3.Connection):
             cur = c.execute("UPDATE docs SET body=?, etag=?, type=? WHERE tenant=? AND user=? AND id=? AND etag=?",
@@ -104,7 +111,7 @@ class SqliteDocumentStore:
 
     async def write_set(self, pk: PartitionKey, upserts: Sequence[Mapping[str, Any]],
                         deletes: Sequence[str] = ()) -> None:
-        rows = [(*pk, d["id"], d["type"], _new_etag(), _dump(d)) for d in upserts]
+        rows = [(*pk, d["id"], d["type"], _new_etag(), _dump(_owned(pk, d))) for d in upserts]
 
         def q(c: sqlite3.Connection):
             c.execute("BEGIN IMMEDIATE")
@@ -118,6 +125,9 @@ class SqliteDocumentStore:
         await self._run(q)
 
     async def list_partition(self, pk: PartitionKey, types: Sequence[str] | None = None) -> list[dict]:
+        if types is not None and not types:
+            return []
+
         def q(c: sqlite3.Connection):
             sql, args = "SELECT body, etag FROM docs WHERE tenant=? AND user=?", list(pk)
             if types is not None:
@@ -127,6 +137,9 @@ class SqliteDocumentStore:
         return await self._run(q)
 
     async def list_ids(self, pk: PartitionKey, types: Sequence[str]) -> list[str]:
+        if not types:
+            return []
+
         def q(c: sqlite3.Connection):
             sql = f"SELECT id FROM docs WHERE tenant=? AND user=? AND type IN ({','.join('?' * len(types))})"
             return [r[0] for r in c.execute(sql, (*pk, *types))]
@@ -160,6 +173,9 @@ class SqliteDocumentStore:
         return await self._run(q)
 
     async def count(self, pk: PartitionKey, types: Sequence[str]) -> dict[str, int]:
+        if not types:
+            return {}
+
         def q(c: sqlite3.Connection):
             sql = (f"SELECT type, COUNT(*) FROM docs WHERE tenant=? AND user=? "
                    f"AND type IN ({','.join('?' * len(types))}) GROUP BY type")

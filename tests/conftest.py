@@ -12,7 +12,8 @@ from shared.settings import Settings
 
 from .helpers import dev_env, settings_from, token
 
-STACKS = ["embedded"]
+pytest_plugins = ["tests.support.emulators"]
+STACKS = ["embedded", "emulators"]
 
 
 @dataclass

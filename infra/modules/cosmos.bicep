@@ -77,6 +77,15 @@ var indexingPolicy = {
     {
       path: '/sequence_number/?'
     }
+    {
+      path: '/sampleKey/?'
+    }
+    {
+      path: '/day/?'
+    }
+    {
+      path: '/createdAt/?'
+    }
   ]
   excludedPaths: [
     {

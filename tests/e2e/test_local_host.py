@@ -80,7 +80,7 @@ def test_two_concurrent_migrations_one_wins(host, env):
     assert sorted(r[0] for r in results) == [200, 409]
     ids = [r[0] for r in stored(env, "SELECT id FROM docs WHERE tenant='contoso' AND user='user-1'")]
     assert len(ids) == len(set(ids))
-    record = json.loads(stored(env, "SELECT body FROM docs WHERE id='migration'")[0][0])
+    record = json.loads(stored(env, "SELECT body FROM docs WHERE type='migration'")[0][0])
     data_docs = stored(env, "SELECT COUNT(*) FROM docs WHERE tenant='contoso' AND user='user-1' "
                             "AND type NOT IN ('migration', 'backup')")[0][0]
     assert data_docs == record["documentCount"]
@@ -108,7 +108,7 @@ def test_host_crash_between_writes_then_retry_converges(env, tmp_path):
         assert st["migration_status"] == "failed"
         code, resp, _ = migrate(host, env, data)
         assert code == 200
-        record = json.loads(stored(env, "SELECT body FROM docs WHERE id='migration'")[0][0])
+        record = json.loads(stored(env, "SELECT body FROM docs WHERE type='migration'")[0][0])
         count = stored(env, "SELECT COUNT(*) FROM docs WHERE tenant='contoso' AND user='user-1' "
                             "AND type NOT IN ('migration', 'backup')")[0][0]
         assert record["attempt"] == 2 and count == record["documentCount"]

@@ -9,6 +9,7 @@ from azure.functions.blob import InputStream
 import pytest
 
 from migration.planner import DATA_TYPES
+from migration.service import record_id
 from shared.ports import DependencyUnavailable
 
 from ..helpers import call, json_equal_or_same, load_fixture, registered
@@ -133,7 +134,7 @@ async def test_two_concurrent_migrations_one_wins_no_duplicates(stack):
     winner = next(r[1] for r in results if r[0] == 200)["data"]
     docs = await documents(stack)
     assert len(docs) == len({d["id"] for d in docs})
-    record = await stack.services.ports.documents.read(("contoso", "user-1"), "migration")
+    record = await stack.services.ports.documents.read(("contoso", "user-1"), record_id("user-1"))
     assert len(docs) == record["documentCount"]
     code, package, _ = await export(stack)
     assert_exported(data, winner, package)
@@ -173,7 +174,7 @@ async def test_failure_midway_is_retryable_and_converges(stack):
     code, resp, _ = await migrate(stack, data)
     assert code == 200
     docs = await documents(stack)
-    record = await ports.documents.read(("contoso", "user-1"), "migration")
+    record = await ports.documents.read(("contoso", "user-1"), record_id("user-1"))
     assert record["attempt"] == 2 and len(docs) == len({d["id"] for d in docs}) == record["documentCount"]
     assert_exported(data, resp["data"], (await export(stack))[1])
 
@@ -195,7 +196,7 @@ async def test_crash_midway_resumes_after_lease_expiry(stack):
     code, resp, _ = await migrate(stack, data)
     assert code == 200
     docs = await documents(stack)
-    record = await ports.documents.read(("contoso", "user-1"), "migration")
+    record = await ports.documents.read(("contoso", "user-1"), record_id("user-1"))
     assert record["attempt"] == 2 and len(docs) == len({d["id"] for d in docs}) == record["documentCount"]
     assert_exported(data, resp["data"], (await export(stack))[1])
 
@@ -208,7 +209,7 @@ async def test_changed_payload_after_failure_leaves_no_stale_documents(stack):
     smaller = {k: v for k, v in data.items() if not k.startswith("chat_session_sess")}
     code, resp, _ = await migrate(stack, smaller)
     assert code == 200
-    record = await ports.documents.read(("contoso", "user-1"), "migration")
+    record = await ports.documents.read(("contoso", "user-1"), record_id("user-1"))
     assert len(await documents(stack)) == record["documentCount"]
     package = (await export(stack))[1]
     assert set(package["rollback_data"]) == set(smaller) - {"auth_token"}

@@ -35,3 +35,12 @@ def test_names_are_deterministic_and_distinct_per_location():
     d = extract({"apiKey": "x"}, tenant="t2", user="u", source_key="k", base=(0,)).slots[0].name
     assert a == b and len({a, c, d}) == 3
     assert all(len(n) <= 127 and n.replace("-", "").isalnum() for n in (a, c, d))
+
+
+def test_long_secrets_are_stored_in_parts_that_fit_the_vault():
+    value = "k" * 9000
+    ext = extract({"token": value}, tenant="t", user="u", source_key="k")
+    [slot] = ext.slots
+    entries = slot.vault_entries()
+    assert len(entries) == 3 and all(len(v.encode()) <= 16_000 for _, v in entries)
+    assert restore(ext.value, [slot.ref()], dict(entries)) == {"token": value}
