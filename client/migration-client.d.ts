@@ -101,7 +101,7 @@ export type ProgressPhase =
   | "cleaned"
   | "rolled_back";
 
-export interface ProgressEvent {
+export interface MigrationProgressEvent {
   phase: ProgressPhase;
   /** sending: number of keys sent */
   keys?: number;
@@ -124,7 +124,8 @@ export interface RetryOptions {
   attempts?: number;
   /** First backoff delay (default 500 ms), doubled each retry, with jitter. */
   baseDelayMs?: number;
-  /** Cap of the backoff delay (default 10 s). A longer Retry-After is still honoured. */
+  /** Cap of the backoff delay (default 10 s). A longer Retry-After is honoured up to max(maxDelayMs, 60 s);
+   * beyond that the client stops and rejects with the retryable error (its `retryAfterMs` says when). */
   maxDelayMs?: number;
 }
 
@@ -151,7 +152,7 @@ export interface MigrationClientOptions {
   /** Default: window.fetch */
   fetch?: typeof fetch;
   retry?: RetryOptions;
-  onProgress?: (event: ProgressEvent) => void;
+  onProgress?: (event: MigrationProgressEvent) => void;
   /** Default: navigator.locks; null forces the localStorage lease fallback. */
   locks?: LockManagerLike | null;
   /** Default "localstorage-migration". */
@@ -223,7 +224,7 @@ export declare class MigrationClient {
   skip(): void;
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   request(method: string, path: string, body?: unknown): Promise<any>;
-  requestWithRetry(method: string, path: string, body?: unknown, onRetry?: (info: ProgressEvent) => void): Promise<any>;
+  requestWithRetry(method: string, path: string, body?: unknown, onRetry?: (info: MigrationProgressEvent) => void): Promise<any>;
   backoffDelay(retryNumber: number, retryAfterMs?: number | null): number;
   static isTransient(error: unknown): boolean;
 }

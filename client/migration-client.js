@@ -25,6 +25,7 @@ export const MARKERS = Object.freeze({
 export const LEASE_KEY = "migration_lock";
 
 const DEFAULT_RETRY = Object.freeze({ attempts: 4, baseDelayMs: 500, maxDelayMs: 10000 });
+const MAX_RETRY_AFTER_MS = 60000;
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 const RETRYABLE_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "MIGRATION_IN_PROGRESS", "DEPENDENCY_UNAVAILABLE",
   "RATE_LIMITED", "MIGRATION_ERROR", "MIGRATION_INCOMPLETE"]);
@@ -131,6 +132,17 @@ export function summarizeLocal(data, tenant) {
   return summary;
 }
 
+let idCounter = 0;
+
+/** A lease owner id unique across tabs (and across clients of one tab). */
+function uniqueId() {
+  const c = typeof globalThis !== "undefined" ? globalThis.crypto : undefined;
+  const random = c && typeof c.randomUUID === "function" ? c.randomUUID()
+    : `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  idCounter += 1;
+  return `${Date.now().toString(36)}-${idCounter}-${random}`;
+}
+
 // --- timing helpers --------------------------------------------------------------------------------------
 
 const defaultSleep = (ms, signal) => new Promise((resolve, reject) => {
@@ -155,8 +167,8 @@ export function parseRetryAfter(header, body, now = Date.now()) {
 
 export class MigrationClient {
   /** @param {import("./migration-client").MigrationClientOptions} options */
-  constructor(options = {}) {
-    if (!options.baseUrl) throw new TypeError("createMigrationClient: baseUrl is required");
+  constructor(options) {
+    if (!options || !options.baseUrl) throw new TypeError("createMigrationClient: baseUrl is required");
     if (typeof options.getToken !== "function") throw new TypeError("createMigrationClient: getToken must be a function");
     const g = typeof globalThis !== "undefined" ? globalThis : {};
     this.baseUrl = String(options.baseUrl).replace(/\/+$/, "");
@@ -274,6 +286,8 @@ export class MigrationClient {
         return await this.request(method, path, body);
       } catch (error) {
         if (!MigrationClient.isTransient(error) || attempt >= attempts) throw error;
+        // A server asking for a longer pause than we would wait: surface the (retryable) error instead.
+        if ((error.retryAfterMs ?? 0) > Math.max(this.retry.maxDelayMs, MAX_RETRY_AFTER_MS)) throw error;
         const delayMs = this.backoffDelay(attempt, error.retryAfterMs);
         onRetry?.({ attempt: attempt + 1, attempts, delayMs, error });
         await this.sleep(delayMs);
@@ -422,6 +436,8 @@ export class MigrationClient {
   /**
    * The seed's RollbackHandler: write each `rollback_data` entry into localStorage, then set
    * `use_localstorage_fallback` and `rollback_active` to "true". Reloads only with `{reload: true}`.
+   * @param {{rollback_data: Record<string, string>}} rollbackPackage
+   * @param {{reload?: boolean, clearApiCache?: () => unknown}} [options]
    */
   async handleRollback(rollbackPackage, { reload = false, clearApiCache } = {}) {
     const data = rollbackPackage && rollbackPackage.rollback_data;
@@ -448,6 +464,7 @@ export class MigrationClient {
    * Migrate on login. Returns `{action, ...}` with action one of: `rollback` (rollback package applied),
    * `rollback_active` (already applied here), `not_needed`, `disabled`, `skipped`, `declined`,
    * `migrated`, `already_migrated`. `confirm(info)` (optional) asks the user first.
+   * @param {{backup?: boolean, confirm?: (info: {status: any}) => boolean | Promise<boolean>, ignoreSkipped?: boolean}} [options]
    */
   async autoMigrate({ backup = true, confirm, ignoreSkipped = false } = {}) {
     let status = null;
@@ -505,7 +522,7 @@ export class MigrationClient {
   }
 
   async _withLease(fn) {
-    const owner = `${this.now().toString(36)}-${Math.floor(this.random() * 1e12).toString(36)}`;
+    const owner = uniqueId();
     const read = () => {
       try {
         return JSON.parse(this.storage.getItem(LEASE_KEY) || "null");

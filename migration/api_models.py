@@ -133,16 +133,31 @@ class TenantList(BaseModel):
     tenants: list[TenantSummary]
 
 
+class HourCount(BaseModel):
+    hour: str = Field(description="UTC hour, YYYYMMDDHH")
+    count: int
+
+
+class Criterion(BaseModel):
+    value: float | None
+    target: float
+    met: bool | None = Field(description="null when there is no data yet")
+
+
 class Dashboard(BaseModel):
-    """The seed's MigrationDashboard (+ p95, per-hour series, success criteria)."""
+    """The seed's MigrationDashboard (+ p95, per-hour series, counts, the seed's success criteria)."""
     model_config = ConfigDict(extra="allow")
     total_users: int
     users_migrated: int
     migration_success_rate: float | None
     records_by_type: dict[str, int]
     error_breakdown: dict[str, int]
+    quarantine_breakdown: dict[str, int]
     performance_metrics: dict[str, float | None]
-    success_criteria: dict[str, dict]
+    migrations_per_hour: list[HourCount]
+    counts: dict[str, int]
+    success_criteria: dict[str, Criterion]
+    tenants: int
     computedAt: str
 
 
@@ -156,7 +171,10 @@ class ValidationReport(BaseModel):
     model_config = ConfigDict(extra="allow")
     success: bool
     checks_performed: list[str]
-    issues_found: list[ValidationIssue]
+    issues_found: list[ValidationIssue] = Field(description="the first 500")
+    issue_count: int
+    issue_counts: dict[str, int]
+    users_checked: int
     createdAt: str
 
 

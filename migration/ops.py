@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 import random
 import time
 import uuid
@@ -130,7 +131,8 @@ class OpsService:
         report = {"id": f"validation.{int(now * 1000)}", "type": "validation_report", "tenantId": PLATFORM[0],
                   "userId": PLATFORM[1], "schemaVersion": 1, "createdAt": iso(now), "success": not issues,
                   "checks_performed": validation.CHECKS, "issues_found": issues[:500],
-                  "issue_count": len(issues), "users_checked": len(records), "new_since_checkpoint": len(fresh),
+                  "issue_count": len(issues), "issue_counts": dict(Counter(i["type"] for i in issues)),
+                  "users_checked": len(records), "new_since_checkpoint": len(fresh),
                   "sampled_older": len(sample), "duration_ms": round((now - started) * 1000)}
         writes = [report]
         if fresh:

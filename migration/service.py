@@ -288,8 +288,8 @@ class MigrationService:
                "verified": content.get("format") == BACKUP_FORMAT and content.get("keys") == keys}
         seen = await self.ports.documents.read((tenant, user), doc["id"])
         await self.ports.documents.write_set((tenant, user), [doc])
-        if doc["verified"] and not (seen and seen.get("verified")):  # triggers may repeat: count once
-            await self._count(tenant, {"backups_verified": 1})
+        if not seen:  # triggers may repeat: count each backup once
+            await self._count(tenant, {"backups_verified" if doc["verified"] else "backups_unverified": 1})
         return doc
 
     # --- health -----------------------------------------------------------------------------------------

@@ -144,6 +144,12 @@ class DevHostProcess:
     def wait_exit(self, timeout: float = 30) -> int:
         return self.proc.wait(timeout)
 
+    def __enter__(self) -> "DevHostProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 @contextlib.contextmanager
 def devhost(env: dict[str, str], log_path: Path) -> Iterator[DevHostProcess]:

@@ -79,6 +79,7 @@ function setState(state, attrs = {}) {
   $("#modal-icon").className = "badge-icon " + ({ success: "ok", error: "bad", rollback: "warn", "rollback-active": "warn" }[state] || "");
   $("#modal-icon").textContent = { success: "✓", error: "✕", rollback: "↩", "rollback-active": "↩" }[state] || "!";
   $("#modal-lead").hidden = !["ready", "checking", "in-progress", "error"].includes(state);
+  modal.querySelector(".fine").hidden = !["ready", "checking", "in-progress"].includes(state);
   renderStorage();
 }
 

@@ -112,21 +112,22 @@ def wait_state(page, state: str, *, timeout: int = STATE_TIMEOUT_MS, **attrs: st
 
 
 def seed_storage(page, data: dict[str, str], *, clear: bool = True) -> None:
-    page.evaluate("""([data, clear]) => {
+    page.evaluate("""([entries, clear]) => {
         if (clear) localStorage.clear();
-        for (const k of Object.keys(data)) localStorage.setItem(k, data[k]);
-    }""", [data, clear])
+        for (const [k, v] of entries) localStorage.setItem(k, v);
+    }""", [list(data.items()), clear])
 
 
 def storage_snapshot(page) -> dict[str, str]:
-    return page.evaluate("""() => {
-        const out = {};
+    # Entries, not an object: a key named `__proto__` must survive the trip.
+    return dict(page.evaluate("""() => {
+        const out = [];
         for (let i = 0; i < localStorage.length; i++) {
             const k = localStorage.key(i);
-            out[k] = localStorage.getItem(k);
+            out.push([k, localStorage.getItem(k)]);
         }
         return out;
-    }""")
+    }"""))
 
 
 def screenshot(page, name: str) -> Path:
@@ -232,8 +233,9 @@ class LocalApi:
             services = app_services.build(self.settings)
             try:
                 docs = await services.ports.documents.list_partition((tenant, user), DATA_TYPES)
-                record = await services.ports.documents.read((tenant, user), "migration")
-                return docs, record
+                records = await services.ports.documents.list_partition((tenant, user), ["migration"])
+                assert len(records) <= 1, f"{len(records)} migration records for one user"
+                return docs, (records[0] if records else None)
             finally:
                 await services.close()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -109,3 +109,49 @@ def test_demo_reopened_after_migration_needs_nothing(local_api, new_page, static
     assert page.evaluate("() => window.migrationDemo.client.checkMigrationNeeded()") is False
     assert api.migrate_codes() == [200]
     assert console.errors == [], console.errors
+
+
+def test_sample_data_button_fills_a_typical_browser_the_server_accepts(local_api, new_page, static_origin):
+    api = local_api.start()
+    page, console = new_page()
+    page.goto(f"{static_origin}/demo/index.html")
+    page.evaluate("() => localStorage.clear()")
+    page.goto(api.demo_url())
+    wait_state(page, "not-needed")  # nothing in this browser: no modal
+    page.click("#btn-load-sample")
+    sample = storage_snapshot(page)
+    assert {"ai_agents_contoso", "user_llm_configs_contoso", "tenant_mcp_servers_contoso", "theme",
+            "current_tenant_id", "auth_token", "chat_session_contoso_global"} <= set(sample)
+    assert all("apiKey" in c for c in json.loads(sample["user_llm_configs_contoso"]))
+    assert sum(k.startswith("chat_session_sess_") for k in sample) >= 3
+    assert any(k.endswith("_preferences_contoso") for k in sample)
+    assert page.get_attribute("#storage-summary", "data-keys") == str(len(sample))
+    screenshot(page, "demo-00-page-with-sample-data")
+
+    page.click("#btn-check")
+    wait_state(page, "ready")
+    page.click("#btn-migrate")
+    wait_state(page, "success", outcome="migrated")
+    result = page.evaluate("() => window.migrationDemo.lastResult")
+    assert result["manifest"] == {"received": len(sample) - 1, "migrated": len(sample) - 1,
+                                  "quarantined": 0, "ignored": 0}
+    assert result["summary"]["agents"] == len(json.loads(sample["ai_agents_contoso"]))
+    assert result["summary"]["llm_configs"] == 3 and result["summary"]["mcp_servers"] == 4
+    code, package = api.export()
+    assert [k for k, v in package["rollback_data"].items() if not json_equal_or_same(sample[k], v)] == []
+    assert console.errors == [], console.errors
+
+
+def test_connection_inputs_work_without_query_parameters(local_api, new_page, static_origin):
+    api = local_api.start()
+    page, console = new_page()
+    page.goto(f"{static_origin}/demo/index.html")
+    seed_storage(page, browser_data())
+    page.reload()
+    wait_state(page, "idle")
+    page.fill("#cfg-api", api.base)
+    page.fill("#cfg-token", api.token())
+    page.click("#btn-connect")
+    wait_state(page, "ready")
+    assert page.get_attribute("#whoami", "data-tenant") == "contoso"
+    assert console.errors == [], console.errors
