@@ -3,7 +3,9 @@
 A plan is a JSON list of rules, each {"port": "documents|secrets|backups", "op": "<method>", "after": N,
 "times": K, "mode": "unavailable|crash|partial", "keep": M}: the rule skips its first N matching calls, then
 fires K times. `unavailable` raises DependencyUnavailable; `crash` ends the process at once (like kill -9);
-`partial` (write_set only) writes the first M documents, then crashes the process.
+`partial` (write_set only) writes the first M documents, then crashes the process. For write_set, an optional
+"doc_type" makes the rule see only write sets holding a document of that type (the blob function and the
+timer write too, and must not use up a rule meant for a migration).
 """
 from __future__ import annotations
 
@@ -19,9 +21,12 @@ class _Rule:
         self.port, self.op = spec["port"], spec["op"]
         self.after, self.times = int(spec.get("after", 0)), int(spec.get("times", 1))
         self.mode, self.keep = spec.get("mode", "unavailable"), int(spec.get("keep", 0))
+        self.doc_type = spec.get("doc_type")
         self.seen = 0
 
-    def fires(self) -> bool:
+    def fires(self, args: tuple) -> bool:
+        if self.doc_type and not any(d.get("type") == self.doc_type for d in (args[1] if len(args) > 1 else ())):
+            return False
         self.seen += 1
         return self.after < self.seen <= self.after + self.times
 
@@ -38,7 +43,7 @@ class FaultyPort:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             for rule in rules:
-                if rule.fires():
+                if rule.fires(args):
                     if rule.mode == "partial" and op == "write_set":
                         pk, upserts = args[0], list(args[1])
                         await target(pk, upserts[:rule.keep], ())

@@ -88,7 +88,8 @@ def test_two_concurrent_migrations_one_wins(host, env):
 
 def test_host_crash_between_writes_then_retry_converges(env, tmp_path):
     data = load_fixture("typical")
-    faults = json.dumps([{"port": "documents", "op": "write_set", "mode": "partial", "keep": 300}])
+    faults = json.dumps([{"port": "documents", "op": "write_set", "mode": "partial", "keep": 300,
+                          "doc_type": "chat_message"}])
     crashing = DevHostProcess({**env, "FAULT_INJECTION": faults}, tmp_path / "crash.log").start()
     try:
         with pytest.raises(Exception):
