@@ -5,52 +5,34 @@ rest never holds a plaintext value. Versions are counted like Key Vault's, to ke
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Mapping
 
 from cryptography.fernet import Fernet
 
-from .ports import DependencyUnavailable
+from .sqlite_thread import SqliteOnThread
 
 _ENC = ("utf-8", "surrogatepass")  # lone surrogates are valid localStorage data
 _NAME = re.compile(r"[0-9a-zA-Z-]{1,127}")
 
 
-class LocalSecretStore:
+class LocalSecretStore(SqliteOnThread):
+    schema = ("CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, token BLOB NOT NULL,"
+              " versions INTEGER NOT NULL, tags TEXT);")
+    label = "local secret store"
+
     def __init__(self, path: Path, key: bytes):
-        self.path = Path(path)
+        super().__init__(path)
         self._fernet = Fernet(key)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-secrets")
-        self._conn: sqlite3.Connection | None = None
 
     @classmethod
     def from_settings(cls, settings) -> "LocalSecretStore":
         folder = settings.local_data_dir
         key = settings.local_secrets_key.encode() if settings.local_secrets_key else _key_file(folder / "secrets.key")
         return cls(folder / "secrets.sqlite3", key)
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, token BLOB NOT NULL,"
-                         " versions INTEGER NOT NULL, tags TEXT)")
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, fn):
-        def call():
-            try:
-                return fn(self._connect())
-            except sqlite3.OperationalError as e:
-                raise DependencyUnavailable(f"local secret store unavailable: {e.__class__.__name__}") from e
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def _current(self, c: sqlite3.Connection, name: str) -> tuple[str | None, int]:
         row = c.execute("SELECT token, versions FROM secrets WHERE name=?", (name,)).fetchone()
@@ -79,17 +61,6 @@ class LocalSecretStore:
 
     async def versions(self, name: str) -> int:
         return await self._run(lambda c: self._current(c, name)[1])
-
-    async def health(self) -> None:
-        await self._run(lambda c: c.execute("SELECT 1").fetchone())
-
-    async def close(self) -> None:
-        def q():
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        await asyncio.get_running_loop().run_in_executor(self._pool, q)
-        self._pool.shutdown(wait=False)
 
 
 def _key_file(path: Path) -> bytes:

@@ -1,22 +1,17 @@
 """Embedded document store: one SQLite file (WAL), the local default. Not for Azure.
 
-All work runs on one dedicated thread: SQLite connections are not shareable across threads, and a single
-writer makes the etag checks atomic without extra locks. Bodies are JSON with ASCII escapes, so lone UTF-16
+All work runs on one dedicated thread (shared/sqlite_thread.py). Bodies are JSON with ASCII escapes, so lone UTF-16
 surrogates (valid localStorage data) survive storage byte for byte.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence
 
-from .ports import Conflict, DependencyUnavailable, NotFound, PartitionKey, PreconditionFailed
-
-T = TypeVar("T")
+from .ports import Conflict, NotFound, PartitionKey, PreconditionFailed
+from .sqlite_thread import SqliteOnThread
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -49,34 +44,13 @@ def _owned(pk: PartitionKey, doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return doc
 
 
-class SqliteDocumentStore:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._conn: sqlite3.Connection | None = None
+class SqliteDocumentStore(SqliteOnThread):
+    schema = _SCHEMA
+    label = "embedded store"
 
     @classmethod
     def from_settings(cls, settings) -> "SqliteDocumentStore":
         return cls(settings.local_data_dir / "documents.sqlite3")
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            try:
-                return fn(self._connect())
-            except sqlite3.OperationalError as e:  # locked, disk full, I/O error: retryable from outside
-                raise DependencyUnavailable(f"embedded store unavailable: {e.__class__.__name__}") from e
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def read(self, pk: PartitionKey, doc_id: str) -> dict | None:
         def q(c: sqlite3.Connection):
@@ -199,14 +173,3 @@ class SqliteDocumentStore:
                 c.execute("ROLLBACK")
                 raise
         await self._run(q)
-
-    async def health(self) -> None:
-        await self._run(lambda c: c.execute("SELECT 1").fetchone())
-
-    async def close(self) -> None:
-        def q():
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        await asyncio.get_running_loop().run_in_executor(self._pool, q)
-        self._pool.shutdown(wait=False)

@@ -11,7 +11,6 @@ import base64
 import functools
 import http.server as http_server
 import json
-import os
 import sqlite3
 import struct
 import threading
@@ -25,12 +24,11 @@ import pytest
 
 from shared.settings import PROJECT_ROOT, Settings
 
+from .browser_support import CHROMIUM_ARGS
 from ..helpers import DevHostProcess, dev_env, free_port, http, load_fixture, settings_from, token
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CLIENT_DIR = PROJECT_ROOT / "client"
 SCREENSHOT = PROJECT_ROOT / "artifacts" / "screenshots" / "ops-page.png"
 ADMIN_ROLE = ["Migration.Admin"]
@@ -48,21 +46,10 @@ HOSTILE_TENANT = '<img src=x onerror="window.__xss=1">&amp;"t\''
 # --- the browser and the second origin --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        message = f"Chromium not found at {path} (apt-get install -y chromium)"
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(message)  # in CI a missing browser is a failure, never a skip
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
-def ops_browser(chromium):
+def ops_browser(chromium_path):  # chromium_path: tests/e2e/browser_support.py (fails in CI if missing)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:

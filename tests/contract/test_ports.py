@@ -1,0 +1,130 @@
+"""The port contracts, run against every adapter of each port: embedded/local and the Azure ones (emulators)."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+import pytest_asyncio
+
+from shared.composition import build_ports
+from shared.ports import BackupStore, Conflict, DocumentStore, NotFound, PreconditionFailed, SecretStore
+
+from ..conftest import STACKS, stack_env
+from ..helpers import settings_from
+
+
+@pytest_asyncio.fixture(params=STACKS)
+async def ports(request, tmp_path):
+    built = build_ports(settings_from(stack_env(request, request.param, tmp_path)))
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{uuid.uuid4().hex[:8]}"  # the emulators are shared by a session
+
+
+def doc(pk, doc_id, doc_type="agent", **fields):
+    return {"id": doc_id, "type": doc_type, "tenantId": pk[0], "userId": pk[1], **fields}
+
+
+async def test_adapters_satisfy_the_protocols(ports):
+    assert isinstance(ports.documents, DocumentStore)
+    assert isinstance(ports.secrets, SecretStore)
+    assert isinstance(ports.backups, BackupStore)
+    for port in (ports.documents, ports.secrets, ports.backups):
+        await port.health()
+
+
+async def test_create_read_replace_with_etags(ports, tenant):
+    pk = (tenant, "u1")
+    d = ports.documents
+    assert await d.read(pk, "x.1") is None
+    created = await d.create(pk, doc(pk, "x.1", n=1, text="é\ud800"))
+    assert created["_etag"] and (await d.read(pk, "x.1"))["text"] == "é\ud800"  # lone surrogate kept
+    with pytest.raises(Conflict):
+        await d.create(pk, doc(pk, "x.1", n=2))
+    replaced = await d.replace(pk, doc(pk, "x.1", n=3), created["_etag"])
+    assert replaced["_etag"] != created["_etag"]
+    with pytest.raises(PreconditionFailed):
+        await d.replace(pk, doc(pk, "x.1", n=4), created["_etag"])  # someone else wrote first
+    with pytest.raises(NotFound):
+        await d.replace(pk, doc(pk, "x.missing"), created["_etag"])
+    assert (await d.read(pk, "x.1"))["n"] == 3
+
+
+async def test_write_set_upserts_deletes_and_is_idempotent(ports, tenant):
+    pk = (tenant, "u1")
+    d = ports.documents
+    docs = [doc(pk, f"m.{i}", "chat_message", sequence_number=i) for i in range(30)]
+    await d.write_set(pk, docs)
+    await d.write_set(pk, docs, ["m.0", "m.1", "never-existed"])
+    ids = sorted(await d.list_ids(pk, ["chat_message"]))
+    assert ids == sorted(f"m.{i}" for i in range(2, 30))
+    assert await d.count(pk, ["chat_message", "agent"]) == {"chat_message": 28, "agent": 0}
+
+
+async def test_partitions_never_leak(ports, tenant):
+    d = ports.documents
+    a, b, c = (tenant, "u1"), (tenant, "u2"), (f"{tenant}-other", "u1")
+    for pk in (a, b, c):
+        await d.write_set(pk, [doc(pk, f"agent.{pk[1]}.{pk[0][-5:]}", owner=list(pk))])
+    for pk in (a, b, c):
+        listed = await d.list_partition(pk, ["agent"])
+        assert [x["owner"] for x in listed] == [list(pk)]
+    assert {x["userId"] for x in await d.find("agent", tenant_id=tenant)} == {"u1", "u2"}
+    with pytest.raises(ValueError):
+        await d.write_set(a, [doc(b, "agent.wrong")])  # a document cannot sit in another's partition
+
+
+async def test_find_filters_orders_and_limits(ports, tenant):
+    d = ports.documents
+    for i in range(5):
+        pk = (tenant, f"u{i}")
+        await d.write_set(pk, [doc(pk, f"migration.{i}", "migration", status="completed" if i % 2 == 0 else "failed",
+                                   completedAt=f"2026-01-0{i + 1}", sampleKey=i / 10)])
+    done = await d.find("migration", tenant_id=tenant, where={"status": "completed"})
+    assert sorted(x["userId"] for x in done) == ["u0", "u2", "u4"]
+    later = await d.find("migration", tenant_id=tenant, where={"status": "completed"},
+                         greater_than=("completedAt", "2026-01-01"), order_by="completedAt", limit=1)
+    assert [x["userId"] for x in later] == ["u2"]
+
+
+async def test_increment_adds_atomically_and_creates_from_base(ports, tenant):
+    import asyncio
+    pk = (tenant, "_tenant")
+    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant"}
+    await asyncio.gather(*(ports.documents.increment(pk, "counters", {"a": 1, "b": 2.5}, base) for _ in range(8)))
+    counters = await ports.documents.read(pk, "counters")
+    assert (counters["a"], counters["b"]) == (8, 20.0)
+
+
+async def test_secrets_set_get_and_unchanged_values(ports, tenant):
+    s = ports.secrets
+    name = "ls-" + hashlib.sha256(tenant.encode()).hexdigest()[:40]
+    assert await s.get(name) is None
+    assert await s.set(name, "sk-one\ud800", {"source": "test"}) is True
+    assert await s.get(name) == "sk-one\ud800"
+    assert await s.set(name, "sk-one\ud800", {"source": "test"}) is False   # no new version
+    assert await s.set(name, "sk-two") is True and await s.get(name) == "sk-two"
+    with pytest.raises(ValueError):
+        await s.set("not_valid!", "x")
+    with pytest.raises(ValueError):
+        await s.set(name, "x" * 30_000)                                     # Key Vault's 25 KB cap
+
+
+async def test_backups_are_write_once(ports, tenant):
+    b = ports.backups
+    path = f"{tenant}/u1/m-1.json"
+    first = await b.write(path, b'{"a": 1}', {"sha256": "x"})
+    assert first.created and first.sha256 == hashlib.sha256(b'{"a": 1}').hexdigest()
+    again = await b.write(path, b'{"a": 1}', {"sha256": "x"})
+    assert not again.created and again.sha256 == first.sha256           # a retry of the same backup
+    with pytest.raises(Conflict):
+        await b.write(path, b'{"a": 2}', {})                            # never overwritten
+    assert await b.read(path) == b'{"a": 1}' and await b.read(f"{tenant}/none.json") is None
+    assert path in await b.list(f"{tenant}/")
