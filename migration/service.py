@@ -49,13 +49,24 @@ def path_part(value: str) -> str:
     return "h-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+async def all_or_nothing(*aws: Awaitable[Any]) -> list[Any]:
+    """Run together; on the first failure cancel the rest and wait for them, so no write outlives a failed
+    attempt (a stray write landing after the retry's clean-up could leave stale documents)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(a) for a in aws]
+    except BaseExceptionGroup as eg:
+        raise eg.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
 async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[Any]]) -> list[Any]:
     sem = asyncio.Semaphore(limit)
 
     async def one(item: T) -> Any:
         async with sem:
             return await fn(item)
-    return await asyncio.gather(*(one(i) for i in items))
+    return await all_or_nothing(*(one(i) for i in items))
 
 
 class MigrationService:
@@ -123,10 +134,12 @@ class MigrationService:
         if existing is None:
             await self._count(tenant, {"users_started": 1})
         try:
-            backup = await self._backup(plan) if backup_requested else None
-            await bounded(self.settings.secret_concurrency, plan.secrets.items(),
-                          lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
-            await self._write_documents(pk, plan)
+            backup = await self._backup(plan) if backup_requested else None  # first: before anything changes
+            # Documents only reference vault names, so both can be written at once; completion waits for both.
+            await all_or_nothing(
+                bounded(self.settings.secret_concurrency, plan.secrets.items(),
+                        lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"})),
+                self._write_documents(pk, plan))
             result = self._result(plan, backup, started)
             await self._complete(pk, record, plan, result)
         except Exception as e:
