@@ -1,13 +1,15 @@
 """Embedded document store: one SQLite file (WAL), the local default. Not for Azure.
 
-All work runs on one dedicated thread (shared/sqlite_thread.py). Bodies are JSON with ASCII escapes, so lone UTF-16
-surrogates (valid localStorage data) survive storage byte for byte.
+All work runs on one dedicated thread (shared/sqlite_thread.py). Bodies are UTF-8 JSON, or JSON with ASCII
+escapes when a value holds a lone UTF-16 surrogate (valid localStorage data), which survives byte for byte.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 import uuid
+
+import orjson
 from typing import Any, Mapping, Sequence
 
 from .ports import Conflict, NotFound, PartitionKey, PreconditionFailed
@@ -24,7 +26,11 @@ CREATE INDEX IF NOT EXISTS docs_type ON docs (type, tenant);
 
 
 def _dump(doc: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in doc.items() if k != "_etag"}, ensure_ascii=True, separators=(",", ":"))
+    body = {k: v for k, v in doc.items() if k != "_etag"}
+    try:
+        return orjson.dumps(body).decode()  # fast path
+    except TypeError:  # lone surrogates: orjson refuses them, ASCII escapes keep them
+        return json.dumps(body, ensure_ascii=True, separators=(",", ":"))
 
 
 def _load(body: str, etag: str) -> dict:
@@ -85,7 +91,8 @@ class SqliteDocumentStore(SqliteOnThread):
 
     async def write_set(self, pk: PartitionKey, upserts: Sequence[Mapping[str, Any]],
                         deletes: Sequence[str] = ()) -> None:
-        rows = [(*pk, d["id"], d["type"], _new_etag(), _dump(_owned(pk, d))) for d in upserts]
+        base = _new_etag()[:20]  # one random base per write set: unique etags without a urandom per document
+        rows = [(*pk, d["id"], d["type"], f"{base}{i:x}", _dump(_owned(pk, d))) for i, d in enumerate(upserts)]
 
         def q(c: sqlite3.Connection):
             c.execute("BEGIN IMMEDIATE")
