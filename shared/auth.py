@@ -7,6 +7,8 @@ multi-tenant Entra apps whose issuer names each customer's tenant.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -41,6 +43,9 @@ class Authenticator:
         header = headers.get("authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            easy_auth = headers.get("x-ms-client-principal")
+            if easy_auth and self.settings.website_auth_enabled:
+                return self._principal(_easy_auth_claims(easy_auth))
             raise _unauthorized()
         token = token.strip()
         try:
@@ -76,6 +81,26 @@ class Authenticator:
     def require_admin(self, principal: Principal) -> None:
         if self.settings.auth_admin_role not in principal.roles:
             raise HttpError(403, "FORBIDDEN", f"This route requires the {self.settings.auth_admin_role} role")
+
+
+_EASY_AUTH_ALIASES = {"http://schemas.microsoft.com/identity/claims/tenantid": "tid",
+                      "http://schemas.microsoft.com/identity/claims/objectidentifier": "oid"}
+
+
+def _easy_auth_claims(header: str) -> dict:
+    """App Service Easy Auth's principal (base64 JSON of {claims: [{typ, val}]}), validated by the platform."""
+    try:
+        principal = json.loads(base64.b64decode(header, validate=False))
+        claims: dict[str, Any] = {}
+        for claim in principal.get("claims", []):
+            typ, val = _EASY_AUTH_ALIASES.get(claim["typ"], claim["typ"]), claim["val"]
+            if typ in ("roles", principal.get("role_typ")):
+                claims.setdefault("roles", []).append(val)
+            else:
+                claims.setdefault(typ, val)
+        return claims
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise _unauthorized() from None
 
 
 def mint_dev_token(settings: Settings, tenant: str, user: str, *, roles: list[str] | None = None,

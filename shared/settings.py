@@ -79,6 +79,8 @@ class Settings(BaseSettings):
 
     # --- platform -----------------------------------------------------------------------------
     website_instance_id: str | None = Field(None, validation_alias="WEBSITE_INSTANCE_ID")
+    # Set by App Service when Easy Auth is on: only then is X-MS-CLIENT-PRINCIPAL the platform's own header.
+    website_auth_enabled: bool = Field(False, validation_alias="WEBSITE_AUTH_ENABLED")
     appinsights_connection: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
     appinsights_authentication: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
 

@@ -43,6 +43,7 @@ LOCAL_ONLY_OR_OPTIONAL = {
     "AUTH_DEV_SECRET": "HS256 dev tokens; AUTH_MODE=dev is refused in Azure",
     "FAULT_INJECTION": "fault injection for local runs and tests; refused in Azure (shared/faults.py)",
     "WEBSITE_INSTANCE_ID": "set by the platform on every instance; the code's 'am I in Azure' signal",
+    "WEBSITE_AUTH_ENABLED": "set by the platform when App Service authentication (Easy Auth) is turned on",
 }
 
 # App settings the Bicep sets that the code does not read (the Functions host, bindings, platform).

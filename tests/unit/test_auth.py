@@ -126,3 +126,24 @@ def test_dev_mode_refuses_to_run_in_azure(tmp_path):
                               BACKUP_STORE="blob"))
     with pytest.raises(ValueError, match="DOCUMENT_STORE=embedded"):
         settings_from(dev_env(tmp_path, WEBSITE_INSTANCE_ID="abc", AUTH_MODE="entra"))
+
+
+def _easy_auth_header(claims: list[tuple[str, str]]) -> str:
+    principal = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
+                 "claims": [{"typ": t, "val": v} for t, v in claims]}
+    return base64.b64encode(json.dumps(principal).encode()).decode()
+
+
+async def test_easy_auth_principal_only_when_the_platform_says_auth_is_on(tmp_path):
+    header = _easy_auth_header([("http://schemas.microsoft.com/identity/claims/tenantid", "contoso"),
+                                ("http://schemas.microsoft.com/identity/claims/objectidentifier", "user-1"),
+                                ("roles", "Migration.Admin")])
+    on = Authenticator(settings_from(dev_env(tmp_path, WEBSITE_AUTH_ENABLED="true")))
+    p = await on.authenticate({"x-ms-client-principal": header})
+    assert (p.tenant_id, p.user_id, p.roles) == ("contoso", "user-1", frozenset({"Migration.Admin"}))
+    assert await _status(on, None) == 401
+    off = Authenticator(settings_from(dev_env(tmp_path)))
+    with pytest.raises(HttpError):  # without Easy Auth anyone could send the header
+        await off.authenticate({"x-ms-client-principal": header})
+    with pytest.raises(HttpError):
+        await on.authenticate({"x-ms-client-principal": "not base64 json"})
