@@ -189,7 +189,7 @@ class _KeyBuilder:
         self.docs.extend(extra)
 
 
-# --- family builders: each returns (outcome fields) or raises _Quarantine ------------------------------
+# --- family builders: each adds its key's documents and returns the value's shape, or raises _Quarantine ----
 
 class _Quarantine(Exception):
     def __init__(self, reason: str):
@@ -203,8 +203,7 @@ _COLLECTIONS = {
 }
 
 
-def _typed_fields(doc_type: str, item: Any, refs: list[dict] | None) -> dict:
-    model = {"agent": models.Agent, "llm_config": models.LlmConfig, "mcp_server": models.McpServer}[doc_type]
+def _typed_fields(doc_type: str, model: type, item: Any, refs: list[dict] | None) -> dict:
     m = models.typed(model, item)
     if m is None:
         return {"valid": False}
@@ -224,8 +223,8 @@ def _typed_fields(doc_type: str, item: Any, refs: list[dict] | None) -> dict:
     return out
 
 
-def _collection(b: _KeyBuilder, family: Family) -> tuple[str, str]:
-    doc_type, summary_name, _model, extra_fields = _COLLECTIONS[family]
+def _collection(b: _KeyBuilder, family: Family) -> str:
+    doc_type, summary_name, model, extra_fields = _COLLECTIONS[family]
     ok, parsed = parse_json(b.text)
     if not ok:
         raise _Quarantine("invalid_json")
@@ -238,7 +237,7 @@ def _collection(b: _KeyBuilder, family: Family) -> tuple[str, str]:
     rebuilt = []
     for i, (slot, item) in enumerate(items):
         data, refs = b.extract(item, base=(i,), extra_fields=extra_fields, by_pattern=True)
-        fields = _typed_fields(doc_type, item, refs)
+        fields = _typed_fields(doc_type, model, item, refs)
         if fields.get("valid") is False:
             b.plan.warnings.append(f"{b.key}[{i}]: not a valid {doc_type}; kept as it was")
         doc = b.doc(doc_type, f"{doc_type}.{b.kh}.{i:05d}", position=i, data=data, **fields)
@@ -250,10 +249,10 @@ def _collection(b: _KeyBuilder, family: Family) -> tuple[str, str]:
     b.plan.summary[summary_name] += len(items)
     b.plan.backup_values[b.key] = b.backup_value(
         lambda: [d for _, d in rebuilt] if shape == "array" else {s: d for s, d in rebuilt})
-    return summary_name, shape
+    return shape
 
 
-def _chat_session(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
+def _chat_session(b: _KeyBuilder, c: Classification) -> str:
     ok, parsed = parse_json(b.text)
     if not ok:
         raise _Quarantine("invalid_json")
@@ -310,10 +309,10 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
             out["messages"] = rebuilt_messages
         return out
     b.plan.backup_values[b.key] = b.backup_value(rebuilt)
-    return "chat_sessions", shape
+    return shape
 
 
-def _preferences(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
+def _preferences(b: _KeyBuilder, c: Classification) -> str:
     ok, parsed = parse_json(b.text)
     doc = b.doc("preferences", f"preferences.{b.kh}", name=c.name)
     if ok and isinstance(parsed, (dict, list)):
@@ -328,7 +327,7 @@ def _preferences(b: _KeyBuilder, c: Classification) -> tuple[str, str]:
         b.plan.backup_values[b.key] = b.backup_value(None)
         shape = "text"
     b.plan.summary["preferences"] += 1
-    return "preferences", shape
+    return shape
 
 
 def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
@@ -399,11 +398,11 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
             if c.family is Family.UNKNOWN:
                 raise _Quarantine("unknown_key")
             if c.family in _COLLECTIONS:
-                _, outcome.shape = _collection(b, c.family)
+                outcome.shape = _collection(b, c.family)
             elif c.family is Family.CHAT_SESSION:
-                _, outcome.shape = _chat_session(b, c)
+                outcome.shape = _chat_session(b, c)
             else:
-                _, outcome.shape = _preferences(b, c)
+                outcome.shape = _preferences(b, c)
                 prefs.append(b.docs[0])
             outcome.disposition = Disposition.MIGRATED
         except (_Quarantine, RecursionError) as q:
