@@ -140,6 +140,16 @@ async def test_two_concurrent_migrations_one_wins_no_duplicates(stack):
     assert_exported(data, winner, package)
 
 
+async def assert_retry_converges(stack, data) -> None:
+    """The second attempt completes: no duplicate, no stale document, nothing lost."""
+    code, resp, _ = await migrate(stack, data)
+    assert code == 200
+    docs = await documents(stack)
+    record = await stack.services.ports.documents.read(("contoso", "user-1"), record_id("user-1"))
+    assert record["attempt"] == 2 and len(docs) == len({d["id"] for d in docs}) == record["documentCount"]
+    assert_exported(data, resp["data"], (await export(stack))[1])
+
+
 class _Crash(BaseException):
     """Stands for the process dying: not an Exception, so no handler marks the migration failed."""
 
@@ -171,12 +181,7 @@ async def test_failure_midway_is_retryable_and_converges(stack):
     assert (await status(stack))["migration_status"] == "failed"
     assert len(await documents(stack)) == 300
 
-    code, resp, _ = await migrate(stack, data)
-    assert code == 200
-    docs = await documents(stack)
-    record = await ports.documents.read(("contoso", "user-1"), record_id("user-1"))
-    assert record["attempt"] == 2 and len(docs) == len({d["id"] for d in docs}) == record["documentCount"]
-    assert_exported(data, resp["data"], (await export(stack))[1])
+    await assert_retry_converges(stack, data)
 
 
 async def test_crash_midway_resumes_after_lease_expiry(stack):
@@ -193,12 +198,7 @@ async def test_crash_midway_resumes_after_lease_expiry(stack):
     real_clock = svc.clock
     svc.clock = lambda: real_clock() + stack.settings.lease_seconds + 1  # the dead attempt's lease runs out
     assert (await status(stack))["migration_status"] == "failed"
-    code, resp, _ = await migrate(stack, data)
-    assert code == 200
-    docs = await documents(stack)
-    record = await ports.documents.read(("contoso", "user-1"), record_id("user-1"))
-    assert record["attempt"] == 2 and len(docs) == len({d["id"] for d in docs}) == record["documentCount"]
-    assert_exported(data, resp["data"], (await export(stack))[1])
+    await assert_retry_converges(stack, data)
 
 
 async def test_changed_payload_after_failure_leaves_no_stale_documents(stack):
