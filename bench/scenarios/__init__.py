@@ -1,0 +1,1 @@
+"""One module per benchmark scenario, each with `run(ctx) -> list[Table]` (see bench/run.py)."""
