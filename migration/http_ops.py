@@ -1,6 +1,8 @@
 """HTTP functions for ops (role Migration.Admin): rollback, rollout, metrics, validation, sweep."""
 from __future__ import annotations
 
+import re
+
 import azure.functions as func
 
 from shared.http import HttpError
@@ -16,8 +18,9 @@ TENANT_ROUTE = "migration/admin/tenants/{tenantId}"
 
 def _tenant(req: func.HttpRequest) -> str:
     tenant = req.route_params.get("tenantId") or ""
-    if not tenant or len(tenant) > 256:
-        raise HttpError(400, "VALIDATION_ERROR", "tenantId must be 1 to 256 characters")
+    if not re.fullmatch(openapi.TENANT_ID_PATTERN.strip("^$"), tenant):
+        raise HttpError(400, "VALIDATION_ERROR", "tenantId must be 1 to 256 characters, without control "
+                                                 "characters or path separators")
     return tenant
 
 

@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None
      False),
 ]
 EXTRA_ROUTES: list[tuple] = []  # other blueprints (ops) append theirs at import
+TENANT_ID_PATTERN = r"^[^\x00-\x1f\x7f/\\?#]{1,256}$"  # no control characters, no path separators
 
 
 def _schemas(models: list[type[BaseModel]]) -> tuple[dict, dict]:
@@ -46,12 +47,18 @@ def document() -> dict:
             op["description"] = "Requires the Migration.Admin app role."
         if request:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[request]}}}
-        for status in errors:
+        params = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+        statuses = set(errors) | ({413, 415} if request else set()) | ({400} if params else set())
+        if path not in ("/health",) and not path.endswith("openapi.json"):
+            statuses |= {500, 503}  # any route that touches a store
+        for status in sorted(statuses):
             op["responses"][str(status)] = {"description": "Error", "content": {
                 "application/json": {"schema": refs[m.ErrorBody]}}}
-        params = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+            if status == 503:
+                op["responses"]["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         if params:
-            op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            op["parameters"] = [{"name": p, "in": "path", "required": True,
+                                 "schema": {"type": "string", "pattern": TENANT_ID_PATTERN, "maxLength": 256}}
                                 for p in params]
         paths.setdefault(path, {})[method] = op
     return {

@@ -7,6 +7,7 @@ document's `secretRefs` lists each (path, vault name) so export can put the valu
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ _SECRET_FIELD_IN_TEXT = re.compile(
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and called for every field of every message
 def is_secret_name(name: str) -> bool:
     words = {w.lower() for w in _WORDS.findall(name)}
     if words & SECRET_WORDS:

@@ -49,6 +49,10 @@ def path_part(value: str) -> str:
     return "h-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+async def _none() -> None:
+    return None
+
+
 async def all_or_nothing(*aws: Awaitable[Any]) -> list[Any]:
     """Run together; on the first failure cancel the rest and wait for them, so no write outlives a failed
     attempt (a stray write landing after the retry's clean-up could leave stale documents)."""
@@ -72,6 +76,7 @@ async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[An
 class MigrationService:
     def __init__(self, ports: Ports, settings: Settings, clock: Callable[[], float] = time.time):
         self.ports, self.settings, self.clock = ports, settings, clock
+        self._slots = asyncio.Semaphore(settings.migration_concurrency)
 
     # --- tenant gate: emergency rollback and staged rollout -----------------------------------------
 
@@ -129,12 +134,18 @@ class MigrationService:
         if not self.migration_enabled(tenant, state):
             raise errors.not_enabled()
         self._refuse_if_taken(existing)
+        async with self._slots:  # after the cheap refusals: a refused request never waits for a slot
+            return await self._migrate(pk, existing, data, backup_requested, started)
+
+    async def _migrate(self, pk: tuple[str, str], existing: dict | None, data: dict[str, str],
+                       backup_requested: bool, started: float) -> dict:
+        tenant, user = pk
         plan = await asyncio.to_thread(self._plan, tenant, user, data)
         record = await self._acquire(pk, existing, plan)
-        if existing is None:
-            await self._count(tenant, {"users_started": 1})
         try:
-            backup = await self._backup(plan) if backup_requested else None  # first: before anything changes
+            backup, _ = await all_or_nothing(  # the backup first: before anything changes
+                self._backup(plan) if backup_requested else _none(),
+                self._count(tenant, {"users_started": 1}) if existing is None else _none())
             # Documents only reference vault names, so both can be written at once; completion waits for both.
             await all_or_nothing(
                 bounded(self.settings.secret_concurrency, plan.secrets.items(),
@@ -229,12 +240,13 @@ class MigrationService:
         """Counters feed the metrics; losing one increment must never fail or undo a migration."""
         pk = (tenant, TENANT_LEVEL_USER)
         now = self.clock()
+        updates = [self.ports.documents.increment(pk, counters.TOTALS_ID, deltas,
+                                                  counters.totals_base(tenant, TENANT_LEVEL_USER))]
+        if per_minute:
+            updates.append(self.ports.documents.increment(pk, counters.day_id(now), counters.minute(now),
+                                                          counters.day_base(tenant, now, TENANT_LEVEL_USER)))
         try:
-            await self.ports.documents.increment(pk, counters.TOTALS_ID, deltas,
-                                                 counters.totals_base(tenant, TENANT_LEVEL_USER))
-            if per_minute:
-                await self.ports.documents.increment(pk, counters.day_id(now), counters.minute(now),
-                                                     counters.day_base(tenant, now, TENANT_LEVEL_USER))
+            await all_or_nothing(*updates)
         except Exception as e:
             log.warning("counter update failed tenant=%s: %s", path_part(tenant), type(e).__name__)
 

@@ -118,7 +118,9 @@ class DevHost:
         if not matched:
             return web.json_response({"error": "Not found", "code": "NOT_FOUND"}, status=404, headers=cors)
         if request.method == "OPTIONS":
-            return web.Response(status=204 if cors else 403, headers=cors)
+            if cors:
+                return web.Response(status=204, headers=cors)
+            return web.json_response({"error": "Origin not allowed", "code": "CORS_ORIGIN_NOT_ALLOWED"}, status=403)
         for m, methods, fn in matched:
             if request.method in methods:
                 body = await request.read()
@@ -130,8 +132,9 @@ class DevHost:
                 if resp.mimetype and "content-type" not in {k.lower() for k in headers}:
                     headers["Content-Type"] = f"{resp.mimetype}; charset={resp.charset or 'utf-8'}"
                 return web.Response(body=resp.get_body(), status=resp.status_code, headers=headers)
+        allowed = sorted({m for _, methods, _ in matched for m in methods} | {"OPTIONS"})
         return web.json_response({"error": "Method not allowed", "code": "METHOD_NOT_ALLOWED"}, status=405,
-                                 headers=cors)
+                                 headers={**cors, "Allow": ", ".join(allowed)})
 
     async def run_on_demand(self, request: web.Request, name: str) -> web.Response:
         if request.remote not in ("127.0.0.1", "::1"):
@@ -214,7 +217,7 @@ class DevHost:
     def web_app(self) -> web.Application:
         max_size = get_settings().max_body_bytes + 1024  # the function itself answers 413 with its envelope
         app = web.Application(client_max_size=max_size)
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)  # any path, newlines included
 
         async def on_startup(_: web.Application) -> None:
             await self.start_background()

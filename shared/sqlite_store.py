@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS docs (
     tenant TEXT NOT NULL, user TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
     etag TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (tenant, user, id)
-) WITHOUT ROWID;
+);  -- a rowid table: with ~1 KB rows, WITHOUT ROWID doubled the insert cost
 CREATE INDEX IF NOT EXISTS docs_type ON docs (type, tenant);
 """
 

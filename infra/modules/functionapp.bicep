@@ -270,6 +270,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: string(secretConcurrency)
         }
         {
+          name: 'MIGRATION_CONCURRENCY'
+          value: '4'
+        }
+        {
           name: 'MAX_DOCUMENT_BYTES'
           value: '1500000'
         }
