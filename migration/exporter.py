@@ -42,7 +42,7 @@ def _unchunk(docs: list[dict]) -> list[dict]:
 def _payload(d: dict, field: str, secrets: dict[str, str]) -> Any:
     value = d.get(field)
     refs = d.get("secretRefs")
-    if refs:
+    if refs:  # values are at most MAX_VALUE_DEPTH deep (the planner quarantines deeper ones)
         value = restore(copy.deepcopy(value), refs, secrets)
     return value
 
@@ -76,11 +76,14 @@ def _chat(docs: list[dict], secrets: dict[str, str]) -> str:
     return dumps_value(out)
 
 
-def rebuild(manifest: list[dict], docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
+def rebuild(docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
     """localStorage {key: value} for every key that was migrated or quarantined, in manifest order."""
+    whole = _unchunk(list(docs))
+    manifest = next((d["keys"] for d in whole if d["type"] == "manifest"), [])
     by_key: dict[str, list[dict]] = defaultdict(list)
-    for d in _unchunk([d for d in docs if d.get("sourceKey") is not None]):
-        by_key[d["sourceKey"]].append(d)
+    for d in whole:
+        if d.get("sourceKey") is not None:
+            by_key[d["sourceKey"]].append(d)
     out: dict[str, str] = {}
     for entry in manifest:
         key = entry["key"]

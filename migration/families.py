@@ -96,8 +96,13 @@ def classify(key: str, tenant: str, *, foreign_browser: bool = False) -> Classif
 
     if any(m in key for m in PREFERENCE_MARKERS):
         name = key[: -(len(tenant) + 1)] if key.endswith(f"_{tenant}") else ""
-        if _PREF_NAME.fullmatch(name):
+        # A name that itself holds a marker followed by more text could also be another tenant's key
+        # (`ui_preferences_x_settings_a` is tenant `a`'s or tenant `x_settings_a`'s): leave it alone.
+        ambiguous = any(m in name[: name.rfind("_")] for m in PREFERENCE_MARKERS)
+        if _PREF_NAME.fullmatch(name) and not ambiguous:
             return Classification(Family.PREFERENCES, name=name)
+        if _PREF_NAME.fullmatch(name):
+            return Classification(None, IgnoreReason.AMBIGUOUS_SCOPE)
         # A preference key of another tenant, or one whose tenant cannot be read: leave it in the browser.
         return Classification(None, IgnoreReason.OTHER_TENANT)
 

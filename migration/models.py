@@ -59,6 +59,13 @@ def normalize_timestamp(value: Any) -> str | None:
 
     A bad timestamp never fails a message (the seed's `new Date(garbage)`): the original stays in the item.
     """
+    try:
+        return _normalize(value)
+    except (ValueError, OverflowError):  # year 0 or 10000 after the UTC shift, 1e400 ms, ...
+        return None
+
+
+def _normalize(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -66,10 +73,7 @@ def normalize_timestamp(value: Any) -> str | None:
         try:
             value = float(text)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                return None
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import orjson
+
 from . import models
 from .families import Classification, Disposition, Family, classify
-from .secret_fields import PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, looks_secret, vault_name
+from shared.json_depth import deeper_than
+
+from .secret_fields import PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, is_secret_name, looks_secret, vault_name
 
 SCHEMA_VERSION = 1
+# Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
+# walks of such values would hit Python's recursion limit. Real configs nest a handful of levels.
+MAX_VALUE_DEPTH = 64
+_PAYLOAD_FIELDS = ("data", "content", "raw", "value", "keys", "secretRefs")
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
               "quarantine", "chunk", "manifest")
 
@@ -46,6 +55,16 @@ def parse_json(text: str) -> tuple[bool, Any]:
         return False, None
 
 
+def parse_structured(text: str) -> Any:
+    """A value to split into documents: JSON, and no deeper than Cosmos DB and our own walks can take."""
+    ok, value = parse_json(text)
+    if not ok:
+        raise _Quarantine("invalid_json")
+    if deeper_than(value, MAX_VALUE_DEPTH):
+        raise _Quarantine("too_deep")
+    return value
+
+
 def dumps_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -75,7 +94,7 @@ def merged_preferences_id(user: str) -> str:
 @dataclass
 class KeyOutcome:
     key: str
-    sha256: str
+    sha256: str | None  # of the value as kept (secrets swapped); None for ignored keys
     disposition: Disposition
     reason: str | None = None
     family: str | None = None
@@ -83,9 +102,8 @@ class KeyOutcome:
     shape: str | None = None
 
     def manifest_entry(self) -> dict:
-        entry = {"key": self.key, "sha256": self.sha256, "disposition": self.disposition.value,
-                 "documents": self.documents}
-        for name in ("reason", "family", "shape"):
+        entry = {"key": self.key, "disposition": self.disposition.value, "documents": self.documents}
+        for name in ("sha256", "reason", "family", "shape"):
             if getattr(self, name) is not None:
                 entry[name] = getattr(self, name)
         return entry
@@ -125,13 +143,12 @@ class Plan:
 class _KeyBuilder:
     """Builds the documents of one key; collects its secrets and its backup value."""
 
-    def __init__(self, plan: Plan, key: str, text: str, max_doc_bytes: int):
+    def __init__(self, plan: Plan, key: str, text: str):
         self.plan, self.key, self.text = plan, key, text
         self.kh = key_hash(plan.user, key)
         self.docs: list[dict] = []
         self.slots: list[SecretSlot] = []
         self.backup_dirty = False
-        self.max_doc_bytes = max_doc_bytes
 
     def doc(self, doc_type: str, doc_id: str, **fields: Any) -> dict:
         d = {"id": doc_id, "type": doc_type, "tenantId": self.plan.tenant, "userId": self.plan.user,
@@ -150,7 +167,7 @@ class _KeyBuilder:
 
     def raw_fields(self, sensitive: bool) -> dict:
         """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces."""
-        if not self.text or not (sensitive or looks_secret(self.text)):
+        if not self.text or not (sensitive or is_secret_name(self.key) or looks_secret(self.text)):
             return {"raw": self.text}
         names = []
         for n, start in enumerate(range(0, max(len(self.text), 1), PIECE_CHARS)):
@@ -166,27 +183,6 @@ class _KeyBuilder:
         if rebuilt is None:  # raw value moved to the vault
             return PLACEHOLDER_PREFIX + ",".join(s.name for s in self.slots)
         return dumps_value(rebuilt())
-
-    def spill_oversized(self) -> None:
-        """Documents must stay under the Cosmos 2 MB cap: move an oversized payload into chunk documents."""
-        if len(self.text) * 6 + 4096 < self.max_doc_bytes:
-            return  # no document from this value can be that large (worst case: every char escaped)
-        piece = self.max_doc_bytes // 3
-        extra = []
-        for d in self.docs:
-            encoded = json.dumps(d, ensure_ascii=True, separators=(",", ":"))
-            if len(encoded) + 1024 < self.max_doc_bytes:
-                continue
-            payload = {f: d.pop(f) for f in ("data", "content", "raw", "value") if f in d}
-            text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
-            pieces = [text[i:i + piece] for i in range(0, len(text), piece)]
-            d["chunks"] = len(pieces)
-            for n, chunk in enumerate(pieces):
-                extra.append({"id": f"{d['id']}.chunk{n:04d}", "type": "chunk", "tenantId": d["tenantId"],
-                              "userId": d["userId"], "migrationId": d["migrationId"],
-                              "schemaVersion": SCHEMA_VERSION, "sourceKey": self.key, "parentId": d["id"],
-                              "seq": n, "text": chunk})
-        self.docs.extend(extra)
 
 
 # --- family builders: each adds its key's documents and returns the value's shape, or raises _Quarantine ----
@@ -225,9 +221,7 @@ def _typed_fields(doc_type: str, model: type, item: Any, refs: list[dict] | None
 
 def _collection(b: _KeyBuilder, family: Family) -> str:
     doc_type, summary_name, model, extra_fields = _COLLECTIONS[family]
-    ok, parsed = parse_json(b.text)
-    if not ok:
-        raise _Quarantine("invalid_json")
+    parsed = parse_structured(b.text)
     if isinstance(parsed, list):
         shape, items = "array", [(None, item) for item in parsed]
     elif isinstance(parsed, dict) and all(isinstance(v, dict) for v in parsed.values()):
@@ -253,9 +247,7 @@ def _collection(b: _KeyBuilder, family: Family) -> str:
 
 
 def _chat_session(b: _KeyBuilder, c: Classification) -> str:
-    ok, parsed = parse_json(b.text)
-    if not ok:
-        raise _Quarantine("invalid_json")
+    parsed = parse_structured(b.text)
     if isinstance(parsed, list):
         shape, messages, session_data = "array", parsed, None
     elif isinstance(parsed, dict):
@@ -264,7 +256,8 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
         session_data = parsed if messages is None else {k: v for k, v in parsed.items() if k != "messages"}
     else:
         raise _Quarantine("unexpected_shape")
-    data, refs = b.extract(session_data, base=("session",)) if session_data is not None else (None, None)
+    data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
+                  else (None, None))
     session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
                     scope="tenant_global" if c.is_global else "user", shape=shape,
                     messagesField="messages" if shape == "object" and messages is not None else None,
@@ -314,6 +307,8 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
 
 def _preferences(b: _KeyBuilder, c: Classification) -> str:
     ok, parsed = parse_json(b.text)
+    if ok and isinstance(parsed, (dict, list)) and deeper_than(parsed, MAX_VALUE_DEPTH):
+        raise _Quarantine("too_deep")
     doc = b.doc("preferences", f"preferences.{b.kh}", name=c.name)
     if ok and isinstance(parsed, (dict, list)):
         value, refs = b.extract(parsed, by_pattern=True)
@@ -346,13 +341,12 @@ def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:
     if not prefs:
         return None
     view: dict[str, Any] = {"theme": None, "ui_preferences": {}, "notification_preferences": {},
-                            "privacy_settings": {}, "advanced_settings": {}, "sources": {}}
+                            "privacy_settings": {}, "advanced_settings": {}}
     for d in prefs:
         value = d.get("value", d.get("raw"))
         if d["name"] == "theme":
             view["theme"] = value
             continue
-        view["sources"][d["sourceKey"]] = value
         if isinstance(value, dict):
             category = next((cat for needle, cat in _MERGED_CATEGORIES if needle in d["name"]),
                             "advanced_settings")
@@ -386,12 +380,12 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
     prefs: list[dict] = []
     for key, text in local_storage.items():
         c = classify(key, tenant, foreign_browser=foreign)
-        outcome = KeyOutcome(key, per_key[key], Disposition.IGNORED)
+        outcome = KeyOutcome(key, None, Disposition.IGNORED)  # no hash of what is not kept (auth_token...)
         if c.family is None:
             outcome.reason = c.ignore.value
             p.keys.append(outcome)
             continue
-        b = _KeyBuilder(p, key, text, max_document_bytes)
+        b = _KeyBuilder(p, key, text)
         warnings_before = len(p.warnings)
         outcome.family = c.family.value
         try:
@@ -405,13 +399,14 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
                 outcome.shape = _preferences(b, c)
                 prefs.append(b.docs[0])
             outcome.disposition = Disposition.MIGRATED
-        except (_Quarantine, RecursionError) as q:
-            reason = q.reason if isinstance(q, _Quarantine) else "too_deep"
+        except Exception as q:  # noqa: BLE001 - one unreadable key is quarantined, never fails the request
+            reason = q.reason if isinstance(q, _Quarantine) else ("too_deep" if isinstance(q, RecursionError)
+                                                                 else "unreadable")
             del p.warnings[warnings_before:]
             _quarantine(b, reason, c.family if c.family is not Family.UNKNOWN else None)
             outcome.disposition, outcome.reason, outcome.shape = Disposition.QUARANTINED, reason, None
-        b.spill_oversized()
-        outcome.documents = len(b.docs)
+        # The hash of what is kept (secrets swapped for their vault references), never of a raw secret.
+        outcome.sha256 = sha256_text(p.backup_values[key])
         p.documents.extend(b.docs)
         for s in b.slots:
             p.secrets.update(s.vault_entries())
@@ -419,9 +414,48 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
     merged = _merged_preferences(p, prefs)
     if merged:
         p.documents.append(merged)
+    p.documents = spill(p.documents, max_document_bytes)
+    per_key_docs = Counter(d.get("sourceKey") for d in p.documents)
+    for k in p.keys:
+        if k.disposition is not Disposition.IGNORED:
+            k.documents = per_key_docs[k.key]
     # Per-key manifest: what export rebuilds from and what validation counts against. Kept out of the
     # migration record so the record stays small however many keys a browser holds.
-    p.documents.append({"id": manifest_id(user), "type": "manifest", "tenantId": tenant, "userId": user,
-                        "migrationId": p.migration_id, "schemaVersion": SCHEMA_VERSION,
-                        "keys": [k.manifest_entry() for k in p.keys]})
+    manifest = spill([{"id": manifest_id(user), "type": "manifest", "tenantId": tenant, "userId": user,
+                       "migrationId": p.migration_id, "schemaVersion": SCHEMA_VERSION,
+                       "keys": [k.manifest_entry() for k in p.keys]}], max_document_bytes)
+    manifest[0]["unkeyedDocuments"] = per_key_docs[None] + len(manifest)
+    p.documents.extend(manifest)
     return p
+
+
+def _encoded_size(doc: dict, limit: int) -> int:
+    """Size as JSON with ASCII escapes (the largest form any adapter sends); measured exactly only when the
+    fast UTF-8 size cannot rule it out (escaping at most triples a non-ASCII character's bytes)."""
+    try:
+        size = len(orjson.dumps(doc))
+        if size * 3 < limit:
+            return size
+    except TypeError:  # lone surrogates: orjson refuses them
+        pass
+    return len(json.dumps(doc, ensure_ascii=True, separators=(",", ":")))
+
+
+def spill(docs: list[dict], max_bytes: int) -> list[dict]:
+    """Documents must stay under the Cosmos 2 MB item cap: an oversized document's payload moves into `chunk`
+    documents (its own id + `.chunkNNNN`), which export joins back. Nothing is dropped."""
+    piece = max_bytes // 3  # JSON-in-JSON escaping can double a piece; leave room for the envelope
+    out: list[dict] = []
+    for d in docs:
+        out.append(d)
+        if _encoded_size(d, max_bytes) + 1024 < max_bytes:
+            continue
+        payload = {f: d.pop(f) for f in _PAYLOAD_FIELDS if f in d}
+        text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+        pieces = [text[i:i + piece] for i in range(0, len(text), piece)]
+        d["chunks"] = len(pieces)
+        for n, chunk in enumerate(pieces):
+            out.append({"id": f"{d['id']}.chunk{n:04d}", "type": "chunk", "tenantId": d["tenantId"],
+                        "userId": d["userId"], "migrationId": d["migrationId"], "schemaVersion": SCHEMA_VERSION,
+                        "sourceKey": d.get("sourceKey"), "parentId": d["id"], "seq": n, "text": chunk})
+    return out

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 SECRET_WORDS = frozenset({
-    "key", "apikey", "token", "secret", "password", "passwd", "pwd", "passphrase", "authorization",
+    "key", "apikey", "token", "secret", "password", "passwd", "pass", "pwd", "passphrase", "authorization",
     "credential", "credentials", "cookie", "sas", "bearer",
 })
 SECRET_SQUASHED = ("apikey", "accesskey", "secretkey", "privatekey", "connectionstring", "clientsecret",
@@ -28,8 +29,9 @@ PIECE_CHARS = 4000
 # config-like families; never on chat text, where such words are ordinary prose.
 _SECRET_LOOKING = re.compile(
     r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|Bearer\s+[A-Za-z0-9._~+/=-]{16,}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.)"
+    r"|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|Bearer\s+[A-Za-z0-9._~+/=-]{16,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."
+    r"|[?&](?:access_token|api[_-]?key|apikey|token|key|sig|secret|password|code)=[^&\s]{6,})"
 )
 _SECRET_FIELD_IN_TEXT = re.compile(
     r"(api[_-]?key|secret|password|passwd|token|authorization|credential)", re.IGNORECASE)
@@ -62,6 +64,7 @@ class SecretSlot:
     path: tuple            # path inside the document's payload
     name: str              # vault name (of the first part when the value is long)
     value: str
+    as_json: bool = False  # a non-string secret, stored as its JSON text and restored with its type
 
     @property
     def parts(self) -> int:
@@ -71,6 +74,8 @@ class SecretSlot:
         ref = {"path": list(self.path), "name": self.name}
         if self.parts > 1:
             ref["parts"] = self.parts
+        if self.as_json:
+            ref["json"] = True
         return ref
 
     def vault_entries(self) -> list[tuple[str, str]]:
@@ -85,8 +90,9 @@ def ref_names(ref: dict) -> list[str]:
     return [f"{ref['name']}-p{i}" for i in range(ref["parts"])]
 
 
-def ref_value(ref: dict, secrets: dict[str, str]) -> str:
-    return "".join(secrets[n] for n in ref_names(ref))
+def ref_value(ref: dict, secrets: dict[str, str]) -> Any:
+    text = "".join(secrets[n] for n in ref_names(ref))
+    return json.loads(text) if ref.get("json") else text
 
 
 @dataclass
@@ -103,8 +109,8 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
     """
     slots: list[SecretSlot] = []
 
-    def take(v: str, path: tuple) -> str:
-        slot = SecretSlot(path, vault_name(tenant, user, source_key, base + path), v)
+    def take(v: str, path: tuple, as_json: bool = False) -> str:
+        slot = SecretSlot(path, vault_name(tenant, user, source_key, base + path), v, as_json)
         slots.append(slot)
         return PLACEHOLDER_PREFIX + slot.name
 
@@ -113,6 +119,8 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
             if v and (forced or (by_pattern and _SECRET_LOOKING.search(v))):
                 return take(v, path)
             return v
+        if forced and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return take(json.dumps(v), path, as_json=True)  # a numeric PIN or key is a secret too
         if isinstance(v, dict):
             out = None
             for k, item in v.items():
@@ -126,7 +134,10 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
         if isinstance(v, list):
             out = None
             for i, item in enumerate(v):
-                new = walk(item, path + (i,), forced)
+                # Command-line style: the item after `--api-key` / `--token` is a credential.
+                after_flag = i > 0 and isinstance(v[i - 1], str) and v[i - 1].startswith("-") and is_secret_name(
+                    v[i - 1].lstrip("-"))
+                new = walk(item, path + (i,), forced or after_flag)
                 if new is not item:
                     if out is None:
                         out = list(v)

@@ -34,6 +34,10 @@ BACKUP_FORMAT = "localstorage-backup/1"
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
+def _ascii(value: str) -> str:
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")  # blob metadata is ASCII only
+
+
 def record_id(user: str) -> str:
     return f"migration.{planner.user_tag(user)}"
 
@@ -141,21 +145,18 @@ class MigrationService:
                        backup_requested: bool, started: float) -> dict:
         tenant, user = pk
         plan = await asyncio.to_thread(self._plan, tenant, user, data)
-        record = await self._acquire(pk, existing, plan)
+        lease = [await self._acquire(pk, existing, plan)]  # the record, renewed (new etag) while we write
+        # A new user is counted whatever becomes of the attempt, alongside the writes (never cancelled by them).
+        first = asyncio.ensure_future(self._count(tenant, {"users_started": 1}) if existing is None else _none())
         try:
-            backup, _ = await all_or_nothing(  # the backup first: before anything changes
-                self._backup(plan) if backup_requested else _none(),
-                self._count(tenant, {"users_started": 1}) if existing is None else _none())
-            # Documents only reference vault names, so both can be written at once; completion waits for both.
-            await all_or_nothing(
-                bounded(self.settings.secret_concurrency, plan.secrets.items(),
-                        lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"})),
-                self._write_documents(pk, plan))
+            backup = await self._while_leased(pk, lease, self._write_all(pk, plan, backup_requested))
             result = self._result(plan, backup, started)
-            await self._complete(pk, record, plan, result)
+            await self._complete(pk, lease[0], plan, result)
         except Exception as e:
-            await self._fail(pk, record, e)
+            await self._fail(pk, lease[0], e)
             raise
+        finally:
+            await first
         await self._count(tenant, counters.completion(
             plan.summary, result["duration_ms"], backup is not None,
             [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED]), per_minute=True)
@@ -163,6 +164,40 @@ class MigrationService:
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
         return result
+
+    async def _write_all(self, pk: tuple[str, str], plan: Plan, backup_requested: bool) -> dict | None:
+        backup = await self._backup(plan) if backup_requested else None  # first: before anything changes
+        # Documents only reference vault names, so both can be written at once; completion waits for both.
+        await all_or_nothing(
+            bounded(self.settings.secret_concurrency, plan.secrets.items(),
+                    lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"})),
+            self._write_documents(pk, plan))
+        return backup
+
+    async def _while_leased(self, pk: tuple[str, str], lease: list[dict], work: Awaitable[T]) -> T:
+        """Run `work` while renewing the lease every third of its lifetime. A live attempt thus never loses
+        its lease to a retry, however slow its writes; if a renewal finds the record taken (our process
+        stalled past the lease), the work is cancelled before it can overwrite the newer attempt's data."""
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.settings.lease_seconds / 3)
+                renewed = {**{k: v for k, v in lease[0].items() if not k.startswith("_")},
+                           "leaseExpiresAt": self.clock() + self.settings.lease_seconds}
+                try:
+                    lease[0] = await self.ports.documents.replace(pk, renewed, lease[0]["_etag"])
+                except PreconditionFailed:
+                    raise errors.in_progress() from None
+
+        beat, job = asyncio.ensure_future(heartbeat()), asyncio.ensure_future(work)
+        try:
+            await asyncio.wait({beat, job}, return_when=asyncio.FIRST_COMPLETED)
+            if job.done():
+                return job.result()
+            return beat.result()  # raises: the lease was lost, or the store failed while renewing
+        finally:
+            for task in (beat, job):
+                task.cancel()
+            await asyncio.gather(beat, job, return_exceptions=True)
 
     def _refuse_if_taken(self, record: dict | None) -> None:
         if not record:
@@ -194,15 +229,21 @@ class MigrationService:
             raise errors.in_progress() from None
 
     async def _backup(self, plan: Plan) -> dict:
+        # Sorted keys: a retry of the same data in another key order (browsers do not promise one) writes
+        # the same bytes, so the write-once backup accepts it.
         body = json.dumps({"format": BACKUP_FORMAT, "tenantId": plan.tenant, "userId": plan.user,
                            "migrationId": plan.migration_id, "keys": len(plan.backup_values),
                            "localStorage": plan.backup_values},
-                          ensure_ascii=True, separators=(",", ":")).encode("ascii")
-        path = f"{path_part(plan.tenant)}/{path_part(plan.user)}/{plan.migration_id}.json"
-        meta = {"sha256": hashlib.sha256(body).hexdigest(), "tenantid": quote(plan.tenant, safe=""),
-                "userid": quote(plan.user, safe=""), "migrationid": plan.migration_id,
-                "keys": str(len(plan.backup_values))}
-        info = await self.ports.backups.write(path, body, meta)
+                          ensure_ascii=True, separators=(",", ":"), sort_keys=True).encode("ascii")
+        sha = hashlib.sha256(body).hexdigest()
+        stem = f"{path_part(plan.tenant)}/{path_part(plan.user)}/{plan.migration_id}"
+        meta = {"sha256": sha, "tenantid": _ascii(plan.tenant), "userid": _ascii(plan.user),
+                "migrationid": plan.migration_id, "keys": str(len(plan.backup_values))}
+        try:
+            info = await self.ports.backups.write(f"{stem}.json", body, meta)
+        except Conflict:
+            # Same payload, other bytes (a release that plans differently): keep both, never overwrite.
+            info = await self.ports.backups.write(f"{stem}-{sha[:12]}.json", body, meta)
         return {"path": f"{self.settings.backup_container}/{info.path}", "sha256": info.sha256, "size": info.size}
 
     async def _write_documents(self, pk: tuple[str, str], plan: Plan) -> None:
@@ -273,8 +314,7 @@ class MigrationService:
         missing = [n for n, v in zip(names, values) if v is None]
         if missing:
             raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
-        manifest = next((d["keys"] for d in docs if d["type"] == "manifest"), [])
-        data = await asyncio.to_thread(exporter.rebuild, manifest, docs, dict(zip(names, values)))
+        data = await asyncio.to_thread(exporter.rebuild, docs, dict(zip(names, values)))
         rollback = bool(state.get("rollbackActive"))
         if rollback and record["status"] == "completed":
             await self._mark_rolled_back(pk, record)
@@ -303,10 +343,12 @@ class MigrationService:
         except (ValueError, KeyError, TypeError):
             log.warning("blob %s is not a backup document; ignored", path_part(name))
             return None
-        if name != f"{path_part(tenant)}/{path_part(user)}/{path_part(migration_id)}.json":
+        stem = f"{path_part(tenant)}/{path_part(user)}/{path_part(migration_id)}"
+        if not (name == f"{stem}.json" or re.fullmatch(re.escape(stem) + r"-[0-9a-f]{12}\.json", name)):
             log.warning("backup blob %s is not at its owner's path; ignored", path_part(name))
             return None
-        doc = {"id": f"backup.{migration_id}", "type": "backup", "tenantId": tenant, "userId": user,
+        doc = {"id": "backup." + name.rsplit("/", 1)[-1].removesuffix(".json"), "type": "backup",
+               "tenantId": tenant, "userId": user,
                "migrationId": migration_id, "schemaVersion": planner.SCHEMA_VERSION, "blob": name,
                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "keyCount": keys,
                "recordedAt": iso(self.clock()),

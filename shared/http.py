@@ -6,6 +6,8 @@ from typing import Any, Mapping
 
 import azure.functions as func
 
+from .json_depth import deeper_than
+
 JSON_TYPE = "application/json"
 
 
@@ -50,23 +52,6 @@ def _no_constants(name: str) -> Any:
     raise _NonFinite()
 
 
-def _depth(value: Any, limit: int) -> bool:
-    """True if containers nest deeper than `limit` (iterative: a depth bomb cannot blow the stack)."""
-    stack = [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, dict):
-            children = v.values()
-        elif isinstance(v, list):
-            children = v
-        else:
-            continue
-        if d > limit:
-            return True
-        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
-    return False
-
-
 def parse_json_body(req: func.HttpRequest, *, max_bytes: int, max_depth: int) -> Any:
     """Strict JSON: size, media type, UTF-8, syntax, duplicate keys, NaN/Infinity, nesting depth."""
     body = req.get_body() or b""
@@ -93,6 +78,6 @@ def parse_json_body(req: func.HttpRequest, *, max_bytes: int, max_depth: int) ->
         raise HttpError(400, "JSON_TOO_DEEP", "Request body nests too deeply", limit=max_depth) from None
     except ValueError:
         raise HttpError(400, "INVALID_JSON", "Request body is not valid JSON") from None
-    if _depth(value, max_depth):
+    if deeper_than(value, max_depth):
         raise HttpError(400, "JSON_TOO_DEEP", "Request body nests too deeply", limit=max_depth)
     return value

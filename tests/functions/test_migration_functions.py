@@ -293,3 +293,44 @@ async def test_health_and_openapi(stack):
     routes = {"/" + t.route for _, t in registered().values() if t.get_binding_name() == "httpTrigger"}
     assert routes - {"/openapi.json"} <= set(doc["paths"])
     assert doc["components"]["schemas"]["MigrateRequest"]["required"] == ["localStorage_data"]
+
+
+async def test_retry_with_keys_in_another_order_converges(stack):
+    """Browsers do not promise an order for localStorage keys: the retry's backup must still match."""
+    data = load_fixture("typical")
+    ports = stack.services.ports
+    ports.documents = _FailingWrites(ports.documents, keep=0, error=DependencyUnavailable("down"))
+    assert (await migrate(stack, data))[0] == 503          # after the backup was written
+    assert len(await ports.backups.list()) == 1
+    reordered = dict(reversed(list(data.items())))
+    code, resp, _ = await migrate(stack, reordered)
+    assert code == 200, resp
+    assert len(await ports.backups.list()) == 1             # the same bytes: the same write-once backup
+
+
+class _SlowWrites:
+    def __init__(self, inner, delay: float):
+        self.inner, self.delay = inner, delay
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def write_set(self, pk, upserts, deletes=()):
+        await asyncio.sleep(self.delay)
+        return await self.inner.write_set(pk, upserts, deletes)
+
+
+async def test_a_slow_attempt_keeps_its_lease_and_a_second_tab_is_refused(stack):
+    stack.settings.lease_seconds = 0.6
+    data = load_fixture("typical")
+    ports = stack.services.ports
+    ports.documents = _SlowWrites(ports.documents, delay=1.5)  # writes outlast the lease: the heartbeat renews
+    first = asyncio.ensure_future(migrate(stack, data))
+    await asyncio.sleep(1.0)
+    other = {"theme": "light"}
+    code, resp, _ = await migrate(stack, other)
+    assert (code, resp["code"]) == (409, "MIGRATION_IN_PROGRESS")
+    code, resp, _ = await first
+    assert code == 200
+    ports.documents = ports.documents.inner
+    assert_exported(data, resp["data"], (await export(stack))[1])

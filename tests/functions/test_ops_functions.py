@@ -248,3 +248,21 @@ async def test_timer_function_runs_the_sweep(stack):
     await fn(Timer())
     snapshot = await stack.services.ports.documents.read(("_platform", "_platform"), "metrics.latest")
     assert snapshot["users_migrated"] == 1
+
+
+async def test_a_user_whose_first_attempt_fails_is_still_counted(stack):
+    class FailingBackups:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        async def write(self, *a, **kw):
+            raise DependencyUnavailable("blob down")
+    real = stack.services.ports.backups
+    stack.services.ports.backups = FailingBackups(real)
+    assert (await migrate(stack, load_fixture("typical")))[0] == 503
+    stack.services.ports.backups = real
+    m = (await sweep(stack))["metrics"]
+    assert (m["total_users"], m["users_migrated"], m["error_breakdown"]) == (1, 0, {"DEPENDENCY_UNAVAILABLE": 1})

@@ -44,3 +44,8 @@ def test_unscoped_keys_are_left_alone_when_the_browser_was_on_another_tenant(key
     c = classify(key, T, foreign_browser=True)
     assert c.family is None and c.ignore in (IgnoreReason.AMBIGUOUS_SCOPE, IgnoreReason.OTHER_TENANT)
     assert classify("ai_agents_contoso", T, foreign_browser=True).family is Family.AGENTS
+
+
+def test_preference_keys_that_could_name_two_tenants_are_left_alone():
+    assert classify("ui_preferences_x_settings_a", "a").ignore is IgnoreReason.AMBIGUOUS_SCOPE
+    assert classify("ui_preferences_x_settings_a", "x_settings_a").family is Family.PREFERENCES

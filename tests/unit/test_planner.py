@@ -11,8 +11,7 @@ from ..helpers import json_equal_or_same, load_fixture
 
 def round_trip(plan: planner.Plan) -> dict[str, str]:
     stored = json.loads(json.dumps(plan.documents, ensure_ascii=True))  # what a store gives back
-    manifest = next(d for d in stored if d["type"] == "manifest")["keys"]
-    return exporter.rebuild(manifest, stored, plan.secrets)
+    return exporter.rebuild(stored, plan.secrets)
 
 
 @pytest.mark.parametrize("profile", ["typical", "heavy"])
@@ -104,3 +103,65 @@ def test_other_tenant_and_ambiguous_keys_write_nothing():
     assert plan.counts["ignored"] == 4
     assert [d["type"] for d in plan.documents] == ["manifest"]
     assert plan.backup_values == {}
+
+
+def test_values_nested_too_deep_are_kept_raw_and_export_still_works():
+    deep = "[" + '{"a":' * 80 + '{"apiKey": "sk-deepsecretvalue0123456789"}' + "}" * 80 + "]"
+    plan = planner.plan("t", "u", {"ai_agents_t": deep})
+    assert [(k.disposition, k.reason) for k in plan.keys] == [(Disposition.QUARANTINED, "too_deep")]
+    assert "sk-deepsecret" not in json.dumps(plan.documents)     # it looks secret: vaulted whole
+    assert round_trip(plan)["ai_agents_t"] == deep
+
+
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", int("1" + "0" * 400),
+                                1e300, "nan", -1])
+def test_impossible_timestamps_never_fail_a_message(ts):
+    data = {"chat_session_s": json.dumps([{"role": "user", "content": "x", "timestamp": ts}])}
+    plan = planner.plan("t", "u", data)
+    msg = next(d for d in plan.documents if d["type"] == "chat_message")
+    assert plan.counts["migrated"] == 1 and msg["created_at"] is None
+    assert json_equal_or_same(data["chat_session_s"], round_trip(plan)["chat_session_s"])
+
+
+def test_every_document_fits_the_limit_manifest_and_merged_view_included():
+    data = {f"chat_session_{i:05d}": "[]" for i in range(400)}
+    data["ui_preferences_t"] = json.dumps({f"k{i}": "v" * 50 for i in range(400)})
+    data["privacy_settings_t"] = json.dumps({f"token{i}": f"secret-{i}" for i in range(300)})  # many refs
+    limit = 8192
+    plan = planner.plan("t", "u", data, max_document_bytes=limit)
+    assert max(len(json.dumps(d, ensure_ascii=True)) for d in plan.documents) < limit
+    assert any(d["type"] == "chunk" and d["parentId"].startswith("manifest.") for d in plan.documents)
+    out = round_trip(plan)
+    assert all(json_equal_or_same(data[k], out[k]) for k in data) and set(out) == set(data)
+
+
+def test_more_secret_shapes():
+    data = {"azure_openai_api_key": "0123456789abcdef0123456789abcdef",           # raw, named like a key
+            "user_llm_configs_t": json.dumps([{"id": "g", "apiKey": 123456789, "note": "AIza" + "x" * 35}])}
+    plan = planner.plan("t", "u", data)
+    stored = json.dumps(plan.documents) + json.dumps(plan.backup_values)
+    assert "0123456789abcdef0123456789abcdef" not in stored and "AIza" + "x" * 35 not in stored
+    assert "123456789" not in stored
+    out = round_trip(plan)
+    assert json.loads(out["user_llm_configs_t"])[0]["apiKey"] == 123456789       # a number comes back a number
+    assert out["azure_openai_api_key"] == data["azure_openai_api_key"]
+
+
+def test_manifest_hashes_what_is_kept_never_a_raw_secret():
+    data = {"user_llm_configs_t": "hunter2", "auth_token": "eyJ.x.y", "theme": "dark"}
+    plan = planner.plan("t", "u", data)
+    manifest = next(d for d in plan.documents if d["type"] == "manifest")["keys"]
+    by_key = {e["key"]: e for e in manifest}
+    assert "sha256" not in by_key["auth_token"]
+    assert by_key["user_llm_configs_t"]["sha256"] != planner.sha256_text("hunter2")
+    assert by_key["theme"]["sha256"] == planner.sha256_text("dark")
+
+
+def test_credentials_in_urls_flags_and_short_field_names():
+    server = {"id": "m", "url": "https://x.example/mcp?access_token=3f2a9c1d7e6b", "command": "npx",
+              "args": ["-y", "server", "--api-key", "k-123456"], "auth": {"user": "bob", "pass": "hunter2"}}
+    data = {"tenant_mcp_servers_t": json.dumps([server])}
+    plan = planner.plan("t", "u", data)
+    stored = json.dumps(plan.documents) + json.dumps(plan.backup_values)
+    assert not any(s in stored for s in ("3f2a9c1d7e6b", "k-123456", "hunter2"))
+    assert json.loads(round_trip(plan)["tenant_mcp_servers_t"]) == [server]

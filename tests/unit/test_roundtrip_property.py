@@ -58,8 +58,7 @@ def test_export_of_migrate_gives_back_every_key_not_ignored(data):
     counts = plan.counts
     assert counts["received"] == len(data) == counts["migrated"] + counts["quarantined"] + counts["ignored"]
     stored = json.loads(json.dumps(plan.documents, ensure_ascii=True))
-    manifest = next(d for d in stored if d["type"] == "manifest")["keys"]
-    out = exporter.rebuild(manifest, stored, plan.secrets)
+    out = exporter.rebuild(stored, plan.secrets)
     kept = {k.key for k in plan.keys if k.disposition is not Disposition.IGNORED}
     assert set(out) == kept
     for key in kept:

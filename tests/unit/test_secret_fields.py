@@ -20,8 +20,9 @@ def test_extract_and_restore_round_trip_without_touching_the_original():
             "nested": [{"apiKey": "k1"}, {"apiKey": ""}], "maxTokens": 10, "endpoint": "https://x"}
     ext = extract(item, tenant="t", user="u", source_key="k", extra_fields=frozenset({"endpoint"}))
     values = sorted(s.value for s in ext.slots)
-    assert values == ["Bearer abc", "https://x", "k1", "one"]
-    assert ext.value["env"]["A"].startswith(PLACEHOLDER_PREFIX) and ext.value["env"]["B"] == 2
+    assert values == ["2", "Bearer abc", "https://x", "k1", "one"]   # a numeric env value is a secret too
+    assert ext.value["env"]["A"].startswith(PLACEHOLDER_PREFIX) and ext.value["env"]["B"].startswith(
+        PLACEHOLDER_PREFIX)
     assert ext.value["nested"][1]["apiKey"] == ""           # empty strings are not secrets
     assert item["env"]["A"] == "one"                          # the original is not modified
     refs = [s.ref() for s in ext.slots]
