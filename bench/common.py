@@ -139,19 +139,7 @@ def mark(ok: bool) -> str:
 def payload(profile: str, tenant: str = "contoso", user: str = "bench", seed: int = 1, *,
             quick: bool = False) -> dict[str, str]:
     """A localStorage dump from the shared generator. Quick mode keeps every family but only two sessions."""
-    data = load_fixture(profile, tenant, user, seed)
-    return trim(data, sessions=2) if quick else data
-
-
-def trim(data: dict[str, str], sessions: int) -> dict[str, str]:
-    out, kept = {}, 0
-    for key, value in data.items():
-        if key.startswith("chat_session_") and not key.endswith("_global"):
-            if kept >= sessions:
-                continue
-            kept += 1
-        out[key] = value
-    return out
+    return load_fixture(profile, tenant, user, seed, sessions=2 if quick else None)
 
 
 def body_bytes(data: dict[str, str], **extra: Any) -> bytes:

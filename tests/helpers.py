@@ -56,9 +56,15 @@ def _fixture_json(profile: str, tenant: str, user: str, seed: int) -> str:
     return json.dumps(_generator().dump(profile, tenant, user, seed))
 
 
-def load_fixture(profile: str = "typical", tenant: str = "contoso", user: str = "user-1", seed: int = 1) -> dict:
-    """A fresh copy of a localStorage dump from the shared generator."""
-    return json.loads(_fixture_json(profile, tenant, user, seed))
+def load_fixture(profile: str = "typical", tenant: str = "contoso", user: str = "user-1", seed: int = 1,
+                 sessions: int | None = None) -> dict:
+    """A fresh copy of a localStorage dump from the shared generator; `sessions` keeps every family but only
+    that many per-id chat sessions (fast, same code paths)."""
+    data = json.loads(_fixture_json(profile, tenant, user, seed))
+    if sessions is None:
+        return data
+    ids = [k for k in data if k.startswith("chat_session_") and not k.endswith("_global")]
+    return {k: v for k, v in data.items() if k not in ids[sessions:]}
 
 
 def json_equal_or_same(original: str, exported: str) -> bool:
