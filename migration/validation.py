@@ -17,7 +17,7 @@ from .secret_fields import PLACEHOLDER_PREFIX, extract, looks_secret
 
 CHECKS = ["document_counts", "tenant_isolation", "references", "plaintext_secrets", "secret_references",
           "backup_integrity"]
-_READ_TYPES = [t for t in DATA_TYPES if t not in ("chat_message", "chunk")]
+_READ_TYPES = [t for t in DATA_TYPES if t not in ("chat_message", "chunk")] + ["backup"]
 _SUMMARY_TYPES = {"agent": "agents", "llm_config": "llm_configs", "mcp_server": "mcp_servers",
                   "chat_session": "chat_sessions", "chat_message": "chat_messages"}
 
@@ -28,7 +28,10 @@ def issue(kind: str, description: str, record: dict, **data: Any) -> dict:
                      "migrationId": record.get("migrationId"), **data}}
 
 
-async def validate_user(ports: Ports, record: dict, backup_container: str) -> list[dict]:
+async def validate_user(ports: Ports, record: dict, backup_container: str, deep: bool = True) -> list[dict]:
+    """`deep`: download and hash the backup. Otherwise its size is read from its properties and its hash is
+    the one the blob function recorded when it landed (a download only if that record is missing), so a
+    sweep of many new migrations does not read every backup's bytes."""
     tenant, user = record["tenantId"], record["userId"]
     pk = (tenant, user)
     counts = await ports.documents.count(pk, list(DATA_TYPES))
@@ -39,7 +42,8 @@ async def validate_user(ports: Ports, record: dict, backup_container: str) -> li
     found += _references(record, docs)
     found += _plaintext(record, docs)
     found += await _secret_refs(ports, record, docs)
-    found += await _backup(ports, record, backup_container)
+    landed = next((d for d in docs if d["type"] == "backup"), None) if not deep else None
+    found += await _backup(ports, record, backup_container, landed)
     return found
 
 
@@ -116,11 +120,19 @@ async def _secret_refs(ports: Ports, record: dict, docs: list[dict]) -> list[dic
                   names=missing[:20], count=len(missing))] if missing else []
 
 
-async def _backup(ports: Ports, record: dict, container: str) -> list[dict]:
+async def _backup(ports: Ports, record: dict, container: str, landed: dict | None) -> list[dict]:
     backup = record.get("backup")
     if not backup:
         return []
     path = backup["path"].removeprefix(container + "/")
+    if landed is not None and landed.get("blob") == path:
+        size = await ports.backups.size(path)
+        if size is None:
+            return [issue("BACKUP_MISSING", "the backup blob is missing", record, path=backup["path"])]
+        if size != backup["size"] or landed.get("sha256") != backup["sha256"]:
+            return [issue("BACKUP_ALTERED", "the backup blob differs from the manifest", record,
+                          path=backup["path"])]
+        return []
     data = await ports.backups.read(path)
     if data is None:
         return [issue("BACKUP_MISSING", "the backup blob is missing", record, path=backup["path"])]

@@ -112,6 +112,19 @@ class BlobBackupStore:
         except HttpResponseError as e:
             raise scrubbed(e, "blob read") from None
 
+    async def size(self, path: str) -> int | None:
+        self._check(path)
+        blob = (await self._ensure()).get_blob_client(path)
+
+        async def properties() -> int:
+            return (await blob.get_blob_properties()).size
+        try:
+            return await self._call("stat", properties)
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as e:
+            raise scrubbed(e, "blob stat") from None
+
     async def list(self, prefix: str = "") -> list[str]:
         container = await self._ensure()
 

@@ -53,6 +53,10 @@ class LocalBackupStore:
         target = self._file(path)
         return await asyncio.to_thread(lambda: target.read_bytes() if target.exists() else None)
 
+    async def size(self, path: str) -> int | None:
+        target = self._file(path)
+        return await asyncio.to_thread(lambda: target.stat().st_size if target.exists() else None)
+
     async def list(self, prefix: str = "") -> list[str]:
         def walk() -> list[str]:
             if not self.root.exists():

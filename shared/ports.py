@@ -105,6 +105,9 @@ class BackupStore(Protocol):
 
     async def read(self, path: str) -> bytes | None: ...
 
+    async def size(self, path: str) -> int | None:
+        """The blob's size from its properties (no download), or None when it does not exist."""
+
     async def list(self, prefix: str = "") -> list[str]: ...
 
     async def health(self) -> None: ...

@@ -127,4 +127,5 @@ async def test_backups_are_write_once(ports, tenant):
     with pytest.raises(Conflict):
         await b.write(path, b'{"a": 2}', {})                            # never overwritten
     assert await b.read(path) == b'{"a": 1}' and await b.read(f"{tenant}/none.json") is None
+    assert await b.size(path) == 8 and await b.size(f"{tenant}/none.json") is None
     assert path in await b.list(f"{tenant}/")

@@ -6,6 +6,7 @@ import sqlite3
 import statistics
 
 import pytest
+from azure.functions.blob import InputStream
 
 from migration.planner import DATA_TYPES
 from migration.service import record_id
@@ -266,3 +267,27 @@ async def test_a_user_whose_first_attempt_fails_is_still_counted(stack):
     stack.services.ports.backups = real
     m = (await sweep(stack))["metrics"]
     assert (m["total_users"], m["users_migrated"], m["error_breakdown"]) == (1, 0, {"DEPENDENCY_UNAVAILABLE": 1})
+
+
+async def test_new_backups_are_checked_from_their_landing_record_without_a_download(stack):
+    code, resp, _ = await migrate(stack, load_fixture("typical"))
+    path = resp["data"]["backup"]["path"].split("/", 1)[1]
+    blob = await stack.services.ports.backups.read(path)
+    fn, _ = registered()["record_backup"]
+    await fn(InputStream(data=blob, name=f"backups/{path}", length=len(blob)))  # the blob trigger
+    reads = []
+    real_read = stack.services.ports.backups.read
+
+    async def counting_read(p):
+        reads.append(p)
+        return await real_read(p)
+    stack.services.ports.backups.read = counting_read
+    assert (await sweep(stack))["validation"]["success"] is True
+    assert reads == []                                   # size from properties, hash from the landing record
+    docs = stack.services.ports.documents
+    record = await docs.read(("contoso", "user-1"), record_id("user-1"))
+    await docs.replace(("contoso", "user-1"), {**record, "backup": {**record["backup"], "size": 1}},
+                       record["_etag"])
+    await docs.write_set(("_platform", "_platform"), [], ["sweep_checkpoint"])  # validate it as new again
+    report = (await sweep(stack))["validation"]
+    assert [i["type"] for i in report["issues_found"]] == ["BACKUP_ALTERED"]
