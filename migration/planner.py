@@ -47,10 +47,21 @@ def _finite(text: str) -> float:
     return value
 
 
+_MAX_DOUBLE = 1.7976931348623157e308
+
+
+def _finite_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_DOUBLE:  # JSON.parse makes it Infinity, and Cosmos DB stores numbers as doubles
+        raise _NotJson(text)
+    return value
+
+
 def parse_json(text: str) -> tuple[bool, Any]:
     """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None)."""
     try:
-        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_finite,
+                                parse_int=_finite_int)
     except (ValueError, _NotJson, RecursionError):
         return False, None
 

@@ -71,7 +71,8 @@ def test_shapes_browsers_hold():
 
 @pytest.mark.parametrize("value,reason", [("", "invalid_json"), ("{bad", "invalid_json"), ("null", "unexpected_shape"),
                                           ("5", "unexpected_shape"), ("[NaN]", "invalid_json"),
-                                          ("[1e999]", "invalid_json"), ("[" * 5000 + "]" * 5000, "invalid_json")])
+                                          ("[1e999]", "invalid_json"), ("[1" + "0" * 400 + "]", "invalid_json"),
+                                          ("[" * 5000 + "]" * 5000, "invalid_json")])
 def test_unreadable_collections_are_quarantined_raw(value, reason):
     plan = planner.plan("t", "u", {"ai_agents_t": value})
     [outcome] = plan.keys
@@ -113,7 +114,7 @@ def test_values_nested_too_deep_are_kept_raw_and_export_still_works():
     assert round_trip(plan)["ai_agents_t"] == deep
 
 
-@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", int("1" + "0" * 400),
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", int("1" + "0" * 300),
                                 1e300, "nan", -1])
 def test_impossible_timestamps_never_fail_a_message(ts):
     data = {"chat_session_s": json.dumps([{"role": "user", "content": "x", "timestamp": ts}])}
