@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
@@ -100,30 +100,21 @@ class BlobBackupStore:
             raise scrubbed(e, "blob write") from None
 
     async def read(self, path: str) -> bytes | None:
-        self._check(path)
-        blob = (await self._ensure()).get_blob_client(path)
-
-        async def download() -> bytes:
-            return await (await blob.download_blob()).readall()
-        try:
-            return await self._call("read", download)
-        except ResourceNotFoundError:
-            return None
-        except HttpResponseError as e:
-            raise scrubbed(e, "blob read") from None
+        return await self._if_exists(path, "read", _download)
 
     async def size(self, path: str) -> int | None:
+        return await self._if_exists(path, "stat", _size)
+
+    async def _if_exists(self, path: str, op: str, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+        """One blob call with retries; None when the blob does not exist."""
         self._check(path)
         blob = (await self._ensure()).get_blob_client(path)
-
-        async def properties() -> int:
-            return (await blob.get_blob_properties()).size
         try:
-            return await self._call("stat", properties)
+            return await self._call(op, lambda: fn(blob))
         except ResourceNotFoundError:
             return None
         except HttpResponseError as e:
-            raise scrubbed(e, "blob stat") from None
+            raise scrubbed(e, f"blob {op}") from None
 
     async def list(self, prefix: str = "") -> list[str]:
         container = await self._ensure()
@@ -146,3 +137,11 @@ class BlobBackupStore:
         await self._service.close()
         if self._credential is not None:
             await self._credential.close()
+
+
+async def _download(blob: Any) -> bytes:
+    return await (await blob.download_blob()).readall()
+
+
+async def _size(blob: Any) -> int:
+    return (await blob.get_blob_properties()).size

@@ -7,6 +7,7 @@ what was sent), nothing duplicated (the partition holds exactly the record's `do
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import pathlib
@@ -17,6 +18,7 @@ import time
 import urllib.error
 from collections import Counter
 from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 
@@ -153,10 +155,16 @@ STEPS = [("documents", "read"), ("documents", "create"), ("documents", "replace"
 BEFORE_LEASE = ("read", "create")  # a fault here leaves no record: the retry is the first attempt
 
 
-async def _use(env: dict) -> app_services.Services:
+@contextlib.asynccontextmanager
+async def using(env: dict) -> AsyncIterator[app_services.Services]:
+    """In-process services from these settings, installed for the registered functions, closed after."""
     services = app_services.build(settings_from(env))
     app_services.use(services)
-    return services
+    try:
+        yield services
+    finally:
+        app_services.use(None)
+        await services.close()
 
 
 async def _verify_converged(services: app_services.Services, data: dict, user: str = "user-1") -> dict:
@@ -176,16 +184,12 @@ async def _verify_converged(services: app_services.Services, data: dict, user: s
 async def test_a_fault_at_every_step_fails_cleanly_and_the_retry_converges(tmp_path):
     data = small_fixture("user-1", 1)
     seen: dict = {}
-    services = await _use(dev_env(tmp_path / "clean"))
-    try:
+    async with using(dev_env(tmp_path / "clean")) as services:
         for name in ("documents", "secrets", "backups"):
             setattr(services.ports, name, _Counter(getattr(services.ports, name), name, seen))
         code, _, _ = await call("migrate_localstorage", "POST", {"localStorage_data": data},
                                 bearer=token(services.settings))
         assert code == 200
-    finally:
-        app_services.use(None)
-        await services.close()
     assert seen[("secrets", "set")] >= 8 and seen[("documents", "write_set")] == 1
 
     cases = [(port, op, after) for port, op in STEPS for after in range(seen.get((port, op), 0))]
@@ -193,8 +197,7 @@ async def test_a_fault_at_every_step_fails_cleanly_and_the_retry_converges(tmp_p
     failed = 0
     for port, op, after in cases:
         rule = {"port": port, "op": op, "after": after, "times": 1, "mode": "unavailable"}
-        services = await _use(dev_env(tmp_path / f"{port}-{op}-{after}", FAULT_INJECTION=json.dumps([rule])))
-        try:
+        async with using(dev_env(tmp_path / f"{port}-{op}-{after}", FAULT_INJECTION=json.dumps([rule]))) as services:
             bearer = token(services.settings)
             code, body, headers = await call("migrate_localstorage", "POST", {"localStorage_data": data},
                                              bearer=bearer)
@@ -212,9 +215,6 @@ async def test_a_fault_at_every_step_fails_cleanly_and_the_retry_converges(tmp_p
                 pytest.fail(f"a fault in {port}.{op} (after {after}) did not fail the migration")
             record = await _verify_converged(services, data)
             assert record["attempt"] == (1 if op in BEFORE_LEASE or op == "increment" else 2), (port, op, after)
-        finally:
-            app_services.use(None)
-            await services.close()
     assert failed == len([c for c in cases if c[1] != "increment"])  # counters never fail a migration
 
 
@@ -223,8 +223,7 @@ async def test_a_fault_that_also_stops_the_failure_mark_waits_for_the_lease(tmp_
     lease runs out, then converges."""
     data = small_fixture("user-1", 2)
     rule = {"port": "documents", "op": "replace", "after": 0, "times": 2, "mode": "unavailable"}
-    services = await _use(dev_env(tmp_path / "data", FAULT_INJECTION=json.dumps([rule])))
-    try:
+    async with using(dev_env(tmp_path / "data", FAULT_INJECTION=json.dumps([rule]))) as services:
         bearer = token(services.settings)
         code, body, _ = await call("migrate_localstorage", "POST", {"localStorage_data": data}, bearer=bearer)
         assert (code, body["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
@@ -236,9 +235,6 @@ async def test_a_fault_that_also_stops_the_failure_mark_waits_for_the_lease(tmp_
         code, body, _ = await call("migrate_localstorage", "POST", {"localStorage_data": data}, bearer=bearer)
         assert code == 200, body
         await _verify_converged(services, data)
-    finally:
-        app_services.use(None)
-        await services.close()
 
 
 # --- (c) a full or read-only embedded store ---------------------------------------------------------------------
@@ -266,8 +262,7 @@ DISK_CASES = {
 async def test_full_or_read_only_store_answers_503_commits_nothing_and_retry_succeeds(tmp_path, case):
     port, break_it, repair = DISK_CASES[case]
     data = small_fixture("user-1", 3)
-    services = await _use(dev_env(tmp_path / "data"))
-    try:
+    async with using(dev_env(tmp_path / "data")) as services:
         bearer = token(services.settings)
         store = getattr(services.ports, port)
         await break_it(store)
@@ -287,19 +282,15 @@ async def test_full_or_read_only_store_answers_503_commits_nothing_and_retry_suc
         code, body, _ = await call("migrate_localstorage", "POST", {"localStorage_data": data}, bearer=bearer)
         assert code == 200, body
         await _verify_converged(services, data)
-    finally:
-        app_services.use(None)
-        await services.close()
 
 
 async def test_backup_disk_full_answers_503_and_retry_succeeds(tmp_path, monkeypatch):
     data = small_fixture("user-1", 4)
-    services = await _use(dev_env(tmp_path / "data"))
     real_write = pathlib.Path.write_bytes
 
     def no_space(self, content):
         raise OSError(errno.ENOSPC, "No space left on device")
-    try:
+    async with using(dev_env(tmp_path / "data")) as services:
         bearer = token(services.settings)
         monkeypatch.setattr(pathlib.Path, "write_bytes", no_space)
         code, body, headers = await call("migrate_localstorage", "POST", {"localStorage_data": data}, bearer=bearer)
@@ -310,6 +301,3 @@ async def test_backup_disk_full_answers_503_and_retry_succeeds(tmp_path, monkeyp
         code, body, _ = await call("migrate_localstorage", "POST", {"localStorage_data": data}, bearer=bearer)
         assert code == 200, body
         await _verify_converged(services, data)
-    finally:
-        app_services.use(None)
-        await services.close()
