@@ -93,6 +93,9 @@ param authUserClaim string = 'oid'
 @description('AUTH_ADMIN_ROLE: app role required by the ops routes.')
 param authAdminRole string = 'Migration.Admin'
 
+@description('AUTH_ADMIN_TENANTS: comma list of tenant ids whose admins may operate every tenant (default: the deploying tenant).')
+param authAdminTenants string = tenant().tenantId
+
 @description('MIGRATION_ROLLOUT_TENANTS: * for every tenant, or a comma-separated list of tenant ids (staged rollout).')
 param migrationRolloutTenants string = '*'
 
@@ -248,6 +251,7 @@ module functionApp 'modules/functionapp.bicep' = {
     authTenantClaim: authTenantClaim
     authUserClaim: authUserClaim
     authAdminRole: authAdminRole
+    authAdminTenants: authAdminTenants
     migrationRolloutTenants: migrationRolloutTenants
     sweepSchedule: sweepSchedule
     sweepSampleSize: sweepSampleSize

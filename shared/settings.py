@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     auth_user_claim: str = Field("oid", validation_alias="AUTH_USER_CLAIM")
     auth_admin_role: str = Field("Migration.Admin", validation_alias="AUTH_ADMIN_ROLE")
     auth_dev_secret: str | None = Field(None, validation_alias="AUTH_DEV_SECRET")
+    # Ops routes need the admin role AND a token of one of these tenants: in a multi-tenant app every
+    # customer's own admin can assign themselves the role. Empty: nobody operates.
+    auth_admin_tenants: str = Field("", validation_alias="AUTH_ADMIN_TENANTS")
+    # Signing keys removed from the JWKS stop being trusted within this time.
+    auth_jwks_cache_seconds: int = Field(3600, validation_alias="AUTH_JWKS_CACHE_SECONDS", ge=1, le=3600)
 
     # --- HTTP ---------------------------------------------------------------------------------
     cors_allowed_origins: str = Field("", validation_alias="CORS_ALLOWED_ORIGINS")
@@ -73,6 +78,12 @@ class Settings(BaseSettings):
     migration_concurrency: int = Field(4, validation_alias="MIGRATION_CONCURRENCY", ge=1, le=64)
     secret_concurrency: int = Field(8, validation_alias="SECRET_CONCURRENCY", ge=1, le=64)
     max_document_bytes: int = Field(1_500_000, validation_alias="MAX_DOCUMENT_BYTES", ge=4096)
+    # What one migration or preview may cost (README "Bounds"): over a total -> 413, nothing written; a key
+    # that would explode into more items than its share is kept whole (raw, quarantined `too_many_items`).
+    max_documents: int = Field(100_000, validation_alias="MAX_DOCUMENTS_PER_MIGRATION", ge=100)
+    max_items_per_key: int = Field(20_000, validation_alias="MAX_ITEMS_PER_KEY", ge=10)
+    max_secrets: int = Field(2_000, validation_alias="MAX_SECRETS_PER_MIGRATION", ge=10)
+    max_keys: int = Field(10_000, validation_alias="MAX_KEYS_PER_MIGRATION", ge=10)
     rollout_tenants: str = Field("*", validation_alias="MIGRATION_ROLLOUT_TENANTS")
     sweep_schedule: str = Field("0 */15 * * * *", validation_alias="SWEEP_SCHEDULE")
     sweep_sample_size: int = Field(20, validation_alias="SWEEP_SAMPLE_SIZE", ge=0)
@@ -99,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
+
+    @property
+    def admin_tenants(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.auth_admin_tenants.split(",") if t.strip())
 
     @property
     def rollout_all(self) -> bool:

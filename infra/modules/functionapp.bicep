@@ -44,6 +44,9 @@ param authTenantClaim string
 param authUserClaim string
 param authAdminRole string
 
+@description('AUTH_ADMIN_TENANTS: comma list of the tenants whose admins may use the ops routes.')
+param authAdminTenants string
+
 param migrationRolloutTenants string
 param sweepSchedule string
 param sweepSampleSize int
@@ -243,6 +246,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'AUTH_ADMIN_ROLE'
           value: authAdminRole
         }
+        {
+          name: 'AUTH_ADMIN_TENANTS'
+          value: authAdminTenants
+        }
+        {
+          name: 'AUTH_JWKS_CACHE_SECONDS'
+          value: '3600'
+        }
         // --- HTTP ----------------------------------------------------------------------------------------
         {
           name: 'CORS_ALLOWED_ORIGINS'
@@ -276,6 +287,22 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'MAX_DOCUMENT_BYTES'
           value: '1500000'
+        }
+        {
+          name: 'MAX_DOCUMENTS_PER_MIGRATION'
+          value: '100000'
+        }
+        {
+          name: 'MAX_ITEMS_PER_KEY'
+          value: '20000'
+        }
+        {
+          name: 'MAX_SECRETS_PER_MIGRATION'
+          value: '2000'
+        }
+        {
+          name: 'MAX_KEYS_PER_MIGRATION'
+          value: '10000'
         }
         {
           name: 'MIGRATION_ROLLOUT_TENANTS'
