@@ -66,6 +66,13 @@ class Classification:
     name: str | None = None         # preferences: the key without its tenant suffix
 
 
+def preference_readings(key: str) -> list[tuple[str, str]]:
+    """Every way to read `key` as `<name>_<tenant>` with a preference-like name. One reading: the key is that
+    tenant's. Several: its owner cannot be known, so every tenant it could name must leave it alone."""
+    return [(key[:i], key[i + 1:]) for i in range(len(key) - 1)
+            if key[i] == "_" and _PREF_NAME.fullmatch(key[:i])]
+
+
 def classify(key: str, tenant: str, *, foreign_browser: bool = False) -> Classification:
     """Family and scope of one key for a caller of `tenant`.
 
@@ -95,14 +102,12 @@ def classify(key: str, tenant: str, *, foreign_browser: bool = False) -> Classif
         return Classification(Family.CHAT_SESSION, session_id=rest)
 
     if any(m in key for m in PREFERENCE_MARKERS):
-        name = key[: -(len(tenant) + 1)] if key.endswith(f"_{tenant}") else ""
-        # A name that itself holds a marker followed by more text could also be another tenant's key
-        # (`ui_preferences_x_settings_a` is tenant `a`'s or tenant `x_settings_a`'s): leave it alone.
-        ambiguous = any(m in name[: name.rfind("_")] for m in PREFERENCE_MARKERS)
-        if _PREF_NAME.fullmatch(name) and not ambiguous:
-            return Classification(Family.PREFERENCES, name=name)
-        if _PREF_NAME.fullmatch(name):
+        readings = preference_readings(key)
+        if len(readings) > 1 and any(t == tenant for _, t in readings):
+            # `ui_preferences_settings_b` is tenant `b`'s or tenant `settings_b`'s: no tenant may claim it.
             return Classification(None, IgnoreReason.AMBIGUOUS_SCOPE)
+        if len(readings) == 1 and readings[0][1] == tenant:
+            return Classification(Family.PREFERENCES, name=readings[0][0])
         # A preference key of another tenant, or one whose tenant cannot be read: leave it in the browser.
         return Classification(None, IgnoreReason.OTHER_TENANT)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -19,6 +20,14 @@ from .http import HttpError
 from .settings import Settings
 
 _MAX_ID_LEN = 256
+# Tenant and user ids become partition keys, vault-name inputs and log fields: printable text only.
+_BAD_ID_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+# An unknown `kid` refetches the key set at most this often (a flood of made-up kids costs one fetch).
+_JWKS_REFETCH_COOLDOWN = 60.0
+
+
+def valid_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_ID_LEN and not _BAD_ID_CHAR.search(value)
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,11 @@ def _unauthorized(message: str = "A valid bearer token is required") -> HttpErro
 class Authenticator:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=3600)
+        # The key set (not single keys: PyJWT's per-key cache never expires) is cached for
+        # AUTH_JWKS_CACHE_SECONDS, so a key removed at rotation stops being trusted within that time.
+        lifespan = settings.auth_jwks_cache_seconds
+        self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=False, cache_jwk_set=True,
+                                      lifespan=lifespan, cooldown_duration=min(_JWKS_REFETCH_COOLDOWN, lifespan))
                       if settings.auth_mode == "entra" else None)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
@@ -72,15 +85,17 @@ class Authenticator:
         tenant = claims.get(self.settings.auth_tenant_claim)
         user = claims.get(self.settings.auth_user_claim)
         for value in (tenant, user):
-            if not isinstance(value, str) or not value or len(value) > _MAX_ID_LEN:
-                raise _unauthorized("The token lacks a tenant or user claim")
+            if not valid_id(value):
+                raise _unauthorized("The token's tenant or user claim is missing or not a valid id")
         roles = claims.get("roles") or []
         return Principal(tenant, user, frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list)
                          else frozenset(), claims.get("name") if isinstance(claims.get("name"), str) else None)
 
     def require_admin(self, principal: Principal) -> None:
-        if self.settings.auth_admin_role not in principal.roles:
-            raise HttpError(403, "FORBIDDEN", f"This route requires the {self.settings.auth_admin_role} role")
+        """Operators: the admin role AND a tenant of AUTH_ADMIN_TENANTS. In a multi-tenant Entra app each
+        customer's own admin can grant the role in their tenant, so the role alone proves nothing."""
+        if self.settings.auth_admin_role not in principal.roles or principal.tenant_id not in self.settings.admin_tenants:
+            raise HttpError(403, "FORBIDDEN", "This route is for the platform's operators")
 
 
 _EASY_AUTH_ALIASES = {"http://schemas.microsoft.com/identity/claims/tenantid": "tid",

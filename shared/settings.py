@@ -10,10 +10,17 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Variables the Functions platform sets on its instances (App Service, Consumption, Premium, Flex Consumption,
+# Container Apps) and Core Tools does not: any one of them means "this is Azure". Flex does not promise
+# WEBSITE_INSTANCE_ID, so one marker is not enough. (Core Tools sets WEBSITE_HOSTNAME=localhost:7071, so that
+# one is no signal, nor is CONTAINER_NAME, which other container hosts set too.)
+AZURE_MARKERS = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "WEBSITE_OWNER_NAME", "WEBSITE_RESOURCE_GROUP",
+                 "WEBSITE_SKU", "WEBSITE_POD_NAME", "WEBSITE_DEPLOYMENT_ID")
 
 
 
@@ -92,7 +99,7 @@ class Settings(BaseSettings):
     fault_injection: str | None = Field(None, validation_alias="FAULT_INJECTION")
 
     # --- platform -----------------------------------------------------------------------------
-    website_instance_id: str | None = Field(None, validation_alias="WEBSITE_INSTANCE_ID")
+    azure_marker: str | None = Field(None, validation_alias=AliasChoices(*AZURE_MARKERS))
     # Set by App Service when Easy Auth is on: only then is X-MS-CLIENT-PRINCIPAL the platform's own header.
     website_auth_enabled: bool = Field(False, validation_alias="WEBSITE_AUTH_ENABLED")
     appinsights_connection: str | None = Field(None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING")
@@ -105,7 +112,7 @@ class Settings(BaseSettings):
 
     @property
     def in_azure(self) -> bool:
-        return bool(self.website_instance_id)
+        return bool(self.azure_marker and self.azure_marker.strip())
 
     @property
     def cors_origins(self) -> list[str]:
@@ -141,7 +148,12 @@ class Settings(BaseSettings):
 
 def setting_names() -> list[str]:
     """Every environment name the code reads (used by the infra and sample-settings tests)."""
-    return [f.validation_alias for f in Settings.model_fields.values()]
+    names = []
+    for f in Settings.model_fields.values():
+        alias = f.validation_alias
+        # The Azure markers are read, not set: the first stands for all of them.
+        names.append(str(alias.choices[0]) if isinstance(alias, AliasChoices) else str(alias))
+    return names
 
 
 @functools.lru_cache(maxsize=1)

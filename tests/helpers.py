@@ -29,7 +29,7 @@ def dev_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {"DOCUMENT_STORE": "embedded", "SECRET_STORE": "local", "BACKUP_STORE": "local",
            "LOCAL_DATA_DIR": str(data_dir), "AUTH_MODE": "dev", "AUTH_DEV_SECRET": DEV_SECRET,
            "AUTH_ISSUER": ISSUER, "AUTH_AUDIENCE": AUDIENCE, "CORS_ALLOWED_ORIGINS": "*",
-           "MIGRATION_ROLLOUT_TENANTS": "*"}
+           "MIGRATION_ROLLOUT_TENANTS": "*", "AUTH_ADMIN_TENANTS": "ops,ops-tenant"}
     env.update(extra)
     return env
 

@@ -212,7 +212,7 @@ class LocalApi:
 
     def rollback(self, tenant: str = "contoso", active: bool = True) -> tuple[int, dict]:
         code, body, _ = self.call("POST" if active else "DELETE", f"/migration/admin/tenants/{tenant}/rollback",
-                                  tenant=tenant, user="ops-1", roles=[self.settings.auth_admin_role])
+                                  tenant="ops", user="ops-1", roles=[self.settings.auth_admin_role])
         return code, body
 
     def demo_url(self, tenant: str = "contoso", user: str = "user-1", **params: Any) -> str:

@@ -60,7 +60,8 @@ schema.config.generation.update(max_examples=MAX_EXAMPLES, modes=list(Generation
 @pytest.fixture(scope="module")
 def fuzz_host(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    host = DevHostProcess(dev_env(folder / "data", MIGRATION_LEASE_SECONDS="2"), folder / "host.log").start()
+    host = DevHostProcess(dev_env(folder / "data", MIGRATION_LEASE_SECONDS="2",
+                                   AUTH_ADMIN_TENANTS="fuzz-tenant"), folder / "host.log").start()
     yield host
     host.stop()
 

@@ -232,8 +232,13 @@ async def test_rollback_round_trip(stack):
     ("tenant_rollout", "PUT", {"tenantId": "contoso"}), ("admin_metrics", "GET", {}),
     ("admin_validation", "GET", {}), ("admin_sweep", "POST", {}), ("tenants", "GET", {})])
 async def test_ops_routes_need_the_admin_role(stack, name, method, params):
-    code, resp, _ = await call(name, method, {"enabled": True}, bearer=stack.token(), route_params=params)
-    assert (code, resp["code"]) == (403, "FORBIDDEN")
+    assert (await migrate(stack, load_fixture("typical", "victim", "v1", sessions=1), "victim", "v1"))[0] == 200
+    # A user, and another tenant's own admin (in a multi-tenant app every customer can grant the role).
+    for bearer in (stack.token(), stack.token("evil-corp", "mallory", roles=ADMIN),
+                   stack.token("ops", "user-of-ops"), stack.token("ops-tenant ", "x", roles=ADMIN)):
+        code, resp, _ = await call(name, method, {"enabled": True}, bearer=bearer, route_params=params)
+        assert (code, resp["code"]) == (403, "FORBIDDEN")
+        assert set(resp) == {"error", "code"} and "victim" not in json.dumps(resp)
     code, resp, _ = await call(name, method, {"enabled": True}, route_params=params)
     assert (code, resp["code"]) == (401, "AUTH_REQUIRED")
     assert await stack.services.ports.documents.find("tenant_state") == []

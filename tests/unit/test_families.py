@@ -46,6 +46,45 @@ def test_unscoped_keys_are_left_alone_when_the_browser_was_on_another_tenant(key
     assert classify("ai_agents_contoso", T, foreign_browser=True).family is Family.AGENTS
 
 
-def test_preference_keys_that_could_name_two_tenants_are_left_alone():
-    assert classify("ui_preferences_x_settings_a", "a").ignore is IgnoreReason.AMBIGUOUS_SCOPE
-    assert classify("ui_preferences_x_settings_a", "x_settings_a").family is Family.PREFERENCES
+@pytest.mark.parametrize("key,tenants", [
+    ("ui_preferences_x_settings_a", ("a", "x_settings_a")),
+    ("ui_preferences_settings_b", ("b", "settings_b")),
+    ("advanced_settings_preferences_c", ("c", "preferences_c")),
+    ("a_settings_settings_settings_t", ("t", "settings_t", "settings_settings_t")),
+])
+def test_preference_keys_that_could_name_two_tenants_are_left_alone(key, tenants):
+    for tenant in tenants:
+        assert classify(key, tenant).ignore is IgnoreReason.AMBIGUOUS_SCOPE, tenant
+
+
+_WORDS = ("ui", "preferences", "settings", "a", "b", "global", "agents")
+TENANT_SCOPED_FAMILIES = {Family.AGENTS, Family.LLM_CONFIGS, Family.MCP_SERVERS, Family.PREFERENCES}
+
+
+def _keys(max_words: int = 5):
+    import itertools
+    for n in range(2, max_words + 1):
+        for words in itertools.product(_WORDS, repeat=n):
+            yield "_".join(words)
+    for prefix in ("ai_agents_", "user_llm_configs_", "tenant_mcp_servers_", "chat_session_"):
+        for n in range(1, 4):
+            for words in itertools.product(_WORDS, repeat=n):
+                yield prefix + "_".join(words)
+
+
+def test_no_tenant_scoped_key_is_claimed_by_two_tenants():
+    """Every key built from the family words, read by every tenant its text could name: at most one tenant
+    migrates a key that carries a tenant (chat sessions and unscoped keys belong to the caller by design)."""
+    checked = 0
+    for key in _keys():
+        parts = key.split("_")
+        tenants = {"_".join(parts[i:]) for i in range(1, len(parts))}
+        claims = []
+        for t in tenants:
+            c = classify(key, t)
+            scoped = c.family in TENANT_SCOPED_FAMILIES and not (c.family is Family.PREFERENCES and c.name == key)
+            if scoped or (c.family is Family.CHAT_SESSION and c.is_global):
+                claims.append(t)
+        assert len(claims) <= 1, (key, claims)
+        checked += 1
+    assert checked > 10_000
