@@ -52,7 +52,8 @@ class MigrationResult(BaseModel):
     manifest: ManifestCounts = Field(description="received == migrated + quarantined + ignored")
     quarantined: list[KeyReason]
     ignored: list[KeyReason]
-    warnings: list[str] = []
+    warnings: list[str] = Field(default=[], description="the first 20 warnings")
+    warnings_total: int = Field(default=0, description="how many warnings there were in all")
     backup: BackupRef | None
     duration_ms: int
     completed_at: str | None = None

@@ -35,3 +35,8 @@ def not_migrated() -> ServiceError:
 
 def validation(message: str, code: str = "VALIDATION_ERROR", status: int = 400, **extra: Any) -> ServiceError:
     return ServiceError(status, code, message, **extra)
+
+
+def too_large(code: str, what: str, limit: int) -> ServiceError:
+    return ServiceError(413, code, f"The data would need more than {limit} {what} (the most one migration may "
+                        "write); nothing was written", limit=limit)

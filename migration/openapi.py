@@ -44,7 +44,7 @@ def document() -> dict:
         if path != "/health":
             op["security"] = [{"bearer": []}]
         if admin:
-            op["description"] = "Requires the Migration.Admin app role."
+            op["description"] = "Operators only: the Migration.Admin app role and a tenant of AUTH_ADMIN_TENANTS."
         if request:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[request]}}}
         params = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]

@@ -32,6 +32,29 @@ _MERGED_CATEGORIES = (("ui_preferences", "ui_preferences"), ("notification", "no
                       ("privacy", "privacy_settings"))
 
 
+# The response lists this many warnings (the first ones) and counts them all: one per bad item would let a
+# 400 KB body of junk items make an 11 MB response.
+LISTED_WARNINGS = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one plan may cost (README "Bounds"). A key over its share is kept whole; a plan over a total is
+    refused before anything is written."""
+    max_documents: int = 100_000
+    max_items_per_key: int = 20_000
+    max_secrets: int = 2_000
+    max_keys: int = 10_000
+
+
+class PlanTooLarge(Exception):
+    """The payload would cost more than a limit allows; nothing is written. Carries no user data."""
+
+    def __init__(self, code: str, limit: int, what: str):
+        super().__init__(what)
+        self.code, self.limit, self.what = code, limit, what
+
+
 class _NotJson(Exception):
     pass
 
@@ -130,7 +153,9 @@ class Plan:
     secrets: dict[str, str] = field(default_factory=dict)            # vault name -> value
     keys: list[KeyOutcome] = field(default_factory=list)
     backup_values: dict[str, str] = field(default_factory=dict)      # what the backup holds, secrets swapped
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # the first LISTED_WARNINGS
+    warning_count: int = 0
+    limits: Limits = field(default_factory=Limits)
     summary: dict[str, int] = field(default_factory=lambda: {
         "agents": 0, "llm_configs": 0, "mcp_servers": 0, "chat_sessions": 0, "chat_messages": 0,
         "preferences": 0})
@@ -149,6 +174,17 @@ class Plan:
     @property
     def migrated_records(self) -> int:
         return sum(self.summary.values())
+
+    def warn(self, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < LISTED_WARNINGS:
+            self.warnings.append(message)
+
+    def check_totals(self) -> None:
+        if len(self.documents) > self.limits.max_documents:
+            raise PlanTooLarge("TOO_MANY_DOCUMENTS", self.limits.max_documents, "documents")
+        if len(self.secrets) > self.limits.max_secrets:
+            raise PlanTooLarge("TOO_MANY_SECRETS", self.limits.max_secrets, "secret values")
 
 
 class _KeyBuilder:
@@ -230,6 +266,12 @@ def _typed_fields(doc_type: str, model: type, item: Any, refs: list[dict] | None
     return out
 
 
+def _within_share(b: _KeyBuilder, items: int) -> None:
+    """A key that would explode into more documents than its share is kept whole instead (raw, chunked)."""
+    if items > b.plan.limits.max_items_per_key:
+        raise _Quarantine("too_many_items")
+
+
 def _collection(b: _KeyBuilder, family: Family) -> str:
     doc_type, summary_name, model, extra_fields = _COLLECTIONS[family]
     parsed = parse_structured(b.text)
@@ -239,12 +281,13 @@ def _collection(b: _KeyBuilder, family: Family) -> str:
         shape, items = "object", list(parsed.items())
     else:
         raise _Quarantine("unexpected_shape")
+    _within_share(b, len(items))
     rebuilt = []
     for i, (slot, item) in enumerate(items):
         data, refs = b.extract(item, base=(i,), extra_fields=extra_fields, by_pattern=True)
         fields = _typed_fields(doc_type, model, item, refs)
         if fields.get("valid") is False:
-            b.plan.warnings.append(f"{b.key}[{i}]: not a valid {doc_type}; kept as it was")
+            b.plan.warn(f"{b.key}[{i}]: not a valid {doc_type}; kept as it was")
         doc = b.doc(doc_type, f"{doc_type}.{b.kh}.{i:05d}", position=i, data=data, **fields)
         if slot is not None:
             doc["slot"] = slot
@@ -267,6 +310,7 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
         session_data = parsed if messages is None else {k: v for k, v in parsed.items() if k != "messages"}
     else:
         raise _Quarantine("unexpected_shape")
+    _within_share(b, len(messages or []))
     data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
                   else (None, None))
     session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
@@ -382,9 +426,12 @@ def migration_id_for(tenant: str, user: str, payload_sha: str) -> str:
 
 
 def plan(tenant: str, user: str, local_storage: dict[str, str], *,
-         max_document_bytes: int = 1_500_000) -> Plan:
+         max_document_bytes: int = 1_500_000, limits: Limits = Limits()) -> Plan:
+    """Raises PlanTooLarge (and nothing else) when the payload is over a total of `limits`."""
+    if len(local_storage) > limits.max_keys:
+        raise PlanTooLarge("TOO_MANY_KEYS", limits.max_keys, "keys")
     payload_sha, per_key = payload_digest(local_storage.items())
-    p = Plan(tenant, user, migration_id_for(tenant, user, payload_sha), payload_sha)
+    p = Plan(tenant, user, migration_id_for(tenant, user, payload_sha), payload_sha, limits=limits)
     # The browser's last tenant, raw (`contoso`) or JSON (`"contoso"`).
     last_tenant = (local_storage.get("current_tenant_id") or "").strip().strip('"')
     foreign = last_tenant not in ("", tenant)
@@ -397,7 +444,7 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
             p.keys.append(outcome)
             continue
         b = _KeyBuilder(p, key, text)
-        warnings_before = len(p.warnings)
+        warnings_before = (len(p.warnings), p.warning_count)
         outcome.family = c.family.value
         try:
             if c.family is Family.UNKNOWN:
@@ -413,7 +460,8 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
         except Exception as q:  # noqa: BLE001 - one unreadable key is quarantined, never fails the request
             reason = q.reason if isinstance(q, _Quarantine) else ("too_deep" if isinstance(q, RecursionError)
                                                                  else "unreadable")
-            del p.warnings[warnings_before:]
+            del p.warnings[warnings_before[0]:]
+            p.warning_count = warnings_before[1]
             _quarantine(b, reason, c.family if c.family is not Family.UNKNOWN else None)
             outcome.disposition, outcome.reason, outcome.shape = Disposition.QUARANTINED, reason, None
         # The hash of what is kept (secrets swapped for their vault references), never of a raw secret.
@@ -422,6 +470,7 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
         for s in b.slots:
             p.secrets.update(s.vault_entries())
         p.keys.append(outcome)
+        p.check_totals()  # as it grows: a hostile body stops early instead of filling memory first
     merged = _merged_preferences(p, prefs)
     if merged:
         p.documents.append(merged)
@@ -437,6 +486,7 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
                        "keys": [k.manifest_entry() for k in p.keys]}], max_document_bytes)
     manifest[0]["unkeyedDocuments"] = per_key_docs[None] + len(manifest)
     p.documents.extend(manifest)
+    p.check_totals()
     return p
 
 

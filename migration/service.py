@@ -119,13 +119,20 @@ class MigrationService:
 
     async def preview(self, tenant: str, user: str, data: dict[str, str]) -> dict:
         started = time.perf_counter()
-        plan = await asyncio.to_thread(self._plan, tenant, user, data)
+        async with self._slots:  # a preview plans the whole payload too: it takes a migration slot
+            plan = await asyncio.to_thread(self._plan, tenant, user, data)
         result = self._result(plan, backup=None, started=started)
         result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets))
         return result
 
     def _plan(self, tenant: str, user: str, data: dict[str, str]) -> Plan:
-        return planner.plan(tenant, user, data, max_document_bytes=self.settings.max_document_bytes)
+        s = self.settings
+        try:
+            return planner.plan(tenant, user, data, max_document_bytes=s.max_document_bytes, limits=planner.Limits(
+                max_documents=s.max_documents, max_items_per_key=s.max_items_per_key, max_secrets=s.max_secrets,
+                max_keys=s.max_keys))
+        except planner.PlanTooLarge as e:
+            raise errors.too_large(e.code, e.what, e.limit) from None
 
     # --- migrate ----------------------------------------------------------------------------------
 
@@ -258,7 +265,8 @@ class MigrationService:
                 "leaseExpiresAt": None, "summary": plan.summary, "manifest": plan.counts,
                 "backup": result["backup"],
                 "durationMs": result["duration_ms"], "migratedRecords": plan.migrated_records,
-                "documentCount": len(plan.documents), "warnings": plan.warnings[:100], "error": None}
+                "documentCount": len(plan.documents), "warnings": plan.warnings, "warningsTotal": plan.warning_count,
+                "error": None}
         try:
             await self.ports.documents.replace(pk, done, record["_etag"])
         except PreconditionFailed:
@@ -297,7 +305,7 @@ class MigrationService:
             "summary": dict(plan.summary), "migration_id": plan.migration_id, "manifest": plan.counts,
             "quarantined": plan.listed(planner.Disposition.QUARANTINED),
             "ignored": plan.listed(planner.Disposition.IGNORED),
-            "warnings": plan.warnings, "backup": backup,
+            "warnings": plan.warnings, "warnings_total": plan.warning_count, "backup": backup,
             "duration_ms": round((time.perf_counter() - started) * 1000),
         }
 

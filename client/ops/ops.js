@@ -146,7 +146,8 @@ function describe(err) {
                detail: "The token is missing, expired, or not valid for this API. Paste a fresh admin token." };
     case err.status === 403:
       return { ...base, title: "Forbidden (403)",
-               detail: "The token is valid but does not carry the Migration.Admin role: ops routes are closed to it." };
+               detail: "The token is valid but is not an operator's: ops routes need the Migration.Admin role in one of " +
+                       "the operator tenants (AUTH_ADMIN_TENANTS)." };
     case err.status === 503:
       return { ...base, title: "A store is unavailable (503)",
                detail: `The API could not reach one of its stores.${err.retryAfter ? ` Retry after ${err.retryAfter} s.` : " Retry later."}` };
@@ -583,20 +584,41 @@ function connect(api, token) {
   loadAll().catch((e) => { showError(e); setAppState("error"); });
 }
 
+const TOKEN_KEY = "migrationOps.token";  // sessionStorage: gone with the tab, never in a URL or history
+
+function storedToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch { return ""; }
+}
+
+function storeToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage disabled: the token lives in this page only */ }
+}
+
 function init() {
   const params = new URLSearchParams(window.location.search);
   const api = params.get("api") || "";
-  const token = params.get("token") || "";
   $("cfg-api").value = api;
-  $("cfg-token").value = token;
-  if (params.has("token")) {  // keep the bearer token out of the address bar and the history
+  if (params.has("token")) {
+    // A token in a URL lands in history, server logs and Referer headers: never use one, and drop it.
     params.delete("token");
     const rest = params.toString();
     history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
+    $("url-token-refused").hidden = false;
   }
+  const token = storedToken();
   $("conn-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
+    $("url-token-refused").hidden = true;
+    storeToken($("cfg-token").value.trim());
     connect($("cfg-api").value, $("cfg-token").value);
+  });
+  $("btn-signout").addEventListener("click", () => {
+    storeToken("");
+    state.token = "";
+    $("cfg-token").value = "";
+    setAppState("idle");
   });
   $("btn-refresh").addEventListener("click", () => loadAll());
   $("btn-sweep").addEventListener("click", () => runSweep());
@@ -607,7 +629,10 @@ function init() {
     get tenants() { return state.tenants; },
     reload: loadAll,
   };
-  if (api && token) connect(api, token);
+  if (api && token) {
+    $("cfg-token").value = token;
+    connect(api, token);
+  }
 }
 
 init();

@@ -70,3 +70,12 @@ def test_command_line(tmp_path, capsys):
     text = out.read_text()
     assert text.startswith("## Benchmarks") and "### floor" in text and "× floor" in text
     assert "### floor" in capsys.readouterr().out
+
+
+def test_hostile(ctx):
+    (table,) = tables(ctx, "hostile")
+    rows = {r[0]: r for r in table.rows}
+    assert len(rows) == 6
+    assert all(r[3] in (200, 413) for r in table.rows)  # bounded: kept whole, or refused; never a 5xx
+    assert rows["`{pwd: 1}` items (vault writes)"][4] == "TOO_MANY_SECRETS"
+    assert rows["one session of `0` messages, whole body"][3] == 200

@@ -128,8 +128,14 @@ class Seeded:
     def status(self, tenant: str, user: str) -> dict:
         return self.get("/migration/status", token(self.settings, tenant, user))
 
-    def url(self, bearer: str, api: str | None = None) -> str:
-        return f"{self.origin}/ops/index.html?" + urlencode({"api": api or self.host.base, "token": bearer})
+    def url(self, api: str | None = None, **extra: str) -> str:
+        return f"{self.origin}/ops/index.html?" + urlencode({"api": api or self.host.base, **extra})
+
+    def sign_in(self, page, bearer: str, api: str | None = None) -> None:
+        """The operator's way in: the page, then the token pasted into its sign-in form."""
+        page.goto(self.url(api))
+        page.fill("#cfg-token", bearer)
+        page.click("#btn-connect")
 
     def sql(self, statement: str, *args) -> list:
         with sqlite3.connect(Path(self.env["LOCAL_DATA_DIR"]) / "documents.sqlite3", timeout=30) as c:
@@ -248,9 +254,8 @@ def row(tenant: str) -> str:
 def test_ops_page_shows_the_api_figures_and_switches_tenants(open_page, seeded):
     p = open_page()
     page = p.page
-    page.goto(seeded.url(seeded.admin))
+    seeded.sign_in(page, seeded.admin)
     wait_loaded(page, 1)
-    assert "token=" not in page.url  # the bearer token leaves the address bar at once
     assert page.is_visible('[data-testid="validation-empty"]')  # no sweep has run yet
 
     page.click("#btn-sweep")
@@ -405,13 +410,14 @@ def test_ops_page_shows_the_api_figures_and_switches_tenants(open_page, seeded):
 def test_non_admin_token_shows_forbidden(open_page, seeded):
     p = open_page()
     page = p.page
-    page.goto(seeded.url(token(seeded.settings, "contoso", "u1")))  # a valid user token, without the role
+    seeded.sign_in(page, token(seeded.settings, "contoso", "u1"))  # a valid user token, without the role
     page.wait_for_selector('#ops-app[data-state="error"]')
     error = page.locator("#ops-error")
     assert error.is_visible()
     assert (error.get_attribute("data-status"), error.get_attribute("data-code")) == ("403", "FORBIDDEN")
     assert "Forbidden (403)" in page.inner_text("#ops-error-title")
     assert "Migration.Admin" in page.inner_text("#ops-error-detail")
+    assert "AUTH_ADMIN_TENANTS" in page.inner_text("#ops-error-detail")
     assert page.locator("#dashboard").is_hidden()
     assert page.locator("#tenants-body tr").count() == 0
     page.screenshot(path=str(SCREENSHOT.with_name("ops-page-403.png")), full_page=True)
@@ -422,7 +428,7 @@ def test_bad_token_and_unreachable_api_are_explained(open_page, seeded):
     p = open_page()
     page = p.page
     expired = token(seeded.settings, "ops", "admin-1", roles=ADMIN_ROLE, ttl=-120)
-    page.goto(seeded.url(expired))
+    seeded.sign_in(page, expired)
     page.wait_for_selector('#ops-app[data-state="error"]')
     assert page.get_attribute("#ops-error", "data-status") == "401"
     assert page.get_attribute("#ops-error", "data-code") == "AUTH_REQUIRED"
@@ -435,9 +441,32 @@ def test_bad_token_and_unreachable_api_are_explained(open_page, seeded):
     assert page.locator("#ops-error").is_hidden() and page.locator("#dashboard").is_visible()
 
     nowhere = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there
-    page.goto(seeded.url(seeded.admin, api=nowhere))
+    seeded.sign_in(page, seeded.admin, api=nowhere)
     page.wait_for_selector('#ops-app[data-state="error"]')
     assert page.get_attribute("#ops-error", "data-code") == "NETWORK_ERROR"
     assert "Cannot reach the API" in page.inner_text("#ops-error-title")
     assert nowhere in page.inner_text("#ops-error-detail")
     assert not [e for e in p.errors if "pageerror" in e]
+
+
+def test_a_token_in_the_url_is_never_used_and_the_sign_in_stays_in_the_tab(open_page, seeded):
+    p = open_page()
+    page = p.page
+    requests: list[str] = []
+    admin = seeded.admin
+    page.on("request", lambda r: requests.append(r.headers.get("authorization") or ""))
+    page.goto(seeded.url(token=admin))
+    page.wait_for_selector("#url-token-refused", state="visible")
+    assert "token=" not in page.url and page.input_value("#cfg-token") == ""
+    assert page.get_attribute("#ops-app", "data-state") == "idle"
+    assert not [h for h in requests if h]  # nothing was sent with it
+
+    seeded.sign_in(page, admin)
+    wait_loaded(page, 1)
+    assert page.evaluate("sessionStorage.getItem('migrationOps.token')") == admin
+    assert page.evaluate("Object.values(localStorage).join()").find(admin) == -1
+    page.reload()  # the same tab keeps its sign-in
+    wait_loaded(page, 1)
+    page.click("#btn-signout")
+    assert page.evaluate("sessionStorage.getItem('migrationOps.token')") is None
+    assert page.get_attribute("#ops-app", "data-state") == "idle"
