@@ -318,9 +318,12 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
     for i, msg in enumerate(messages or []):
         doc = b.doc("chat_message", f"chat_message.{b.kh}.{i:06d}", sessionId=c.session_id,
                     sequence_number=i + 1)
-        if not isinstance(msg, dict):
-            doc.update(itemKind="raw", data=msg)
-            rebuilt_messages.append(msg)
+        if not isinstance(msg, dict):  # a bare string or list is chat data too: same high-confidence check
+            data_i, mrefs = b.extract(msg, base=(i,), by_pattern="high_confidence")
+            doc.update(itemKind="raw", data=data_i)
+            if mrefs:
+                doc["secretRefs"] = mrefs
+            rebuilt_messages.append(data_i)
             continue
         content_field = next((f for f in ("content", "message") if isinstance(msg.get(f), str)), None)
         rest = msg
