@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 from shared import secret_patterns
 from shared.secret_patterns import is_secret_name
 
@@ -23,6 +25,13 @@ __all__ = ["is_secret_name", "looks_secret", "vault_name", "extract", "restore",
 Patterns = Literal["none", "credentials", "high_confidence"]
 _PATTERN_TESTS = {"credentials": secret_patterns.has_credential,
                   "high_confidence": lambda v: bool(secret_patterns.high_confidence_spans(v))}
+
+def _may_hold_high_confidence(value: Any) -> bool:
+    try:
+        return secret_patterns.may_hold_high_confidence(orjson.dumps(value).decode())
+    except TypeError:  # lone surrogates: orjson refuses them; check string by string instead
+        return True
+
 
 ALL_VALUES_SECRET = frozenset({"env"})  # MCP servers: environment values are credentials by convention
 PLACEHOLDER_PREFIX = "@keyvault:"
@@ -94,6 +103,8 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
     slots: list[SecretSlot] = []
     level = "credentials" if by_pattern is True else (by_pattern or "none")
     pattern_test = _PATTERN_TESTS.get(level)
+    if level == "high_confidence" and not _may_hold_high_confidence(value):
+        pattern_test = None  # one check of the whole value instead of one per string (every chat message)
 
     def take(v: str, path: tuple, as_json: bool = False) -> str:
         slot = SecretSlot(path, vault_name(tenant, user, source_key, base + path), v, as_json)

@@ -64,15 +64,38 @@ _SECRET_WORD_IN_TEXT = re.compile(
 _QUOTED_FIELD = re.compile(r"\"((?:[^\"\\]|\\.){1,100})\"\s*:")
 
 
+# Literal anchors every _HIGH match contains: plain substring tests are ~50× faster than the regex, and almost
+# all text (chat messages) has none of them.
+_HIGH_ANCHORS = ("sk-", "k_live_", "k_test_", "hp_", "ho_", "hu_", "hs_", "hr_", "github_pat_", "xox", "AKIA",
+                 "ASIA", "AIza", "eyJ", "PRIVATE KEY-----")
+
+
+_HIGH_MIN_LEN = 15  # the shortest _HIGH match (`xoxb-` + 10)
+
+
+def _may_be_high(text: str) -> bool:
+    return len(text) >= _HIGH_MIN_LEN and any(a in text for a in _HIGH_ANCHORS)
+
+
+may_hold_high_confidence = _may_be_high  # a cheap pre-check, e.g. over a whole value's JSON text
+
+
+def _may_be_context(text: str) -> bool:
+    return "=" in text or "://" in text or "earer" in text or "EARER" in text
+
+
 def high_confidence_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _HIGH.finditer(text)]
+    return [m.span() for m in _HIGH.finditer(text)] if _may_be_high(text) else []
 
 
 def credential_spans(text: str) -> list[tuple[int, int]]:
     """Spans of credentials (the value only, for name=value forms), sorted, non-overlapping."""
-    spans = [m.span() for m in _HIGH.finditer(text)] + [m.span() for m in _CONTEXT.finditer(text)]
+    spans = high_confidence_spans(text)
+    if _may_be_context(text):
+        spans += [m.span() for m in _CONTEXT.finditer(text)]
     for pattern in (_ASSIGNMENT, _FLAG_VALUE):
-        spans += [m.span(2) for m in pattern.finditer(text) if is_secret_name(m.group(1))]
+        if ("=" if pattern is _ASSIGNMENT else "-") in text:
+            spans += [m.span(2) for m in pattern.finditer(text) if is_secret_name(m.group(1))]
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -83,9 +106,10 @@ def credential_spans(text: str) -> list[tuple[int, int]]:
 
 
 def has_credential(text: str) -> bool:
-    if _HIGH.search(text) or _CONTEXT.search(text):
+    if (_may_be_high(text) and _HIGH.search(text)) or (_may_be_context(text) and _CONTEXT.search(text)):
         return True
-    return any(is_secret_name(m.group(1)) for p in (_ASSIGNMENT, _FLAG_VALUE) for m in p.finditer(text))
+    return (("=" in text and any(is_secret_name(m.group(1)) for m in _ASSIGNMENT.finditer(text)))
+            or ("-" in text and any(is_secret_name(m.group(1)) for m in _FLAG_VALUE.finditer(text))))
 
 
 def raw_text_may_hold_secret(text: str) -> bool:
