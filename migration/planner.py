@@ -378,6 +378,10 @@ def _preferences(b: _KeyBuilder, c: Classification) -> str:
     return shape
 
 
+_KEPT_WHOLE = frozenset({"too_many_items"})
+MAX_QUARANTINE_SECRETS = 100
+
+
 def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
     b.docs.clear()
     b.slots.clear()
@@ -386,13 +390,17 @@ def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
     doc = b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None)
     # JSON of an unexpected shape or key gets the same detector as a migrated config: secrets leave by field
     # name and pattern, the rest stays readable. Anything else is text: pattern-scanned, vaulted whole.
-    ok, parsed = parse_json(b.text)
+    # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces.
+    ok, parsed = parse_json(b.text) if reason not in _KEPT_WHOLE else (False, None)
     if ok and isinstance(parsed, (dict, list)) and not deeper_than(parsed, MAX_VALUE_DEPTH):
         value, refs = b.extract(parsed, by_pattern=True)
-        if refs:
+        if refs and len(refs) <= MAX_QUARANTINE_SECRETS:
             doc.update(value=value, secretRefs=refs)
             b.plan.backup_values[b.key] = b.backup_value(lambda: value)
             return
+        if refs:
+            b.slots.clear()
+            b.backup_dirty, sensitive = False, True
     doc.update(b.raw_fields(sensitive))
     b.plan.backup_values[b.key] = b.backup_value(None)
 

@@ -189,3 +189,12 @@ def test_sweep_scan_catches_a_miss_of_the_planner_detector():
     assert extract(item, tenant="t", user="u", source_key="k", by_pattern=True).slots == []
     assert len(plaintext_paths({"type": "agent", "data": item})) == 2
     assert suspicious_text("x " + S + "Q1") and not suspicious_text("plain words only")
+
+
+def test_quarantined_json_with_very_many_secrets_is_kept_whole_in_the_vault():
+    value = {f"k{i}": {"apiKey": f"{S}{i}"} for i in range(planner.MAX_QUARANTINE_SECRETS + 1)}
+    text = json.dumps(value)
+    p = planner.plan("t", "u", {"some_unknown_key": text})
+    assert S not in json.dumps(p.documents) and S not in json.dumps(p.backup_values)
+    assert len(p.secrets) == -(-len(text) // 4000)  # a few pieces, not one secret per field
+    assert exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)["some_unknown_key"] == text
