@@ -8,6 +8,7 @@ and type (`more` counts the rest), so one user cannot crowd other tenants out of
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from typing import Any
 
 from shared.composition import Ports
@@ -64,18 +65,18 @@ async def _read_bounded(ports: Ports, pk: tuple[str, str], counts: dict[str, int
 
 
 def cap_per_user(found: list[dict]) -> list[dict]:
+    """At most ISSUES_PER_USER_TYPE issues of each type; the last one listed counts the others in `data.more`."""
     kept: list[dict] = []
-    per_type: dict[str, dict] = {}
+    last: dict[str, dict] = {}
+    listed: Counter = Counter()
     for i in found:
         t = i["type"]
-        if t not in per_type or per_type[t]["listed"] < ISSUES_PER_USER_TYPE:
-            per_type.setdefault(t, {"listed": 0, "last": None})
-            per_type[t]["listed"] += 1
-            per_type[t]["last"] = i
+        if listed[t] < ISSUES_PER_USER_TYPE:
+            listed[t] += 1
+            last[t] = i
             kept.append(i)
         else:
-            last = per_type[t]["last"]["data"]
-            last["more"] = last.get("more", 0) + 1
+            last[t]["data"]["more"] = last[t]["data"].get("more", 0) + 1
     return kept
 
 
@@ -93,14 +94,14 @@ def fair_report(issues: list[dict], limit: int = 500) -> dict:
     for tenant in sorted(by_tenant, key=lambda t: len(by_tenant[t])):
         listed += by_tenant[tenant][:ISSUES_PER_TENANT]
     listed = listed[:limit]
-    totals_by_type: dict[str, int] = {}
-    totals_by_tenant: dict[str, int] = {}
+    totals_by_type: Counter = Counter()
+    totals_by_tenant: Counter = Counter()
     for i in issues:
-        totals_by_type[i["type"]] = totals_by_type.get(i["type"], 0) + issue_weight(i)
-        t = i["data"]["tenantId"]
-        totals_by_tenant[t] = totals_by_tenant.get(t, 0) + issue_weight(i)
-    return {"issues_found": listed, "issue_count": sum(totals_by_type.values()), "issue_counts": totals_by_type,
-            "issue_counts_by_tenant": totals_by_tenant, "issues_listed": len(listed)}
+        totals_by_type[i["type"]] += issue_weight(i)
+        totals_by_tenant[i["data"]["tenantId"]] += issue_weight(i)
+    return {"issues_found": listed, "issue_count": sum(totals_by_type.values()),
+            "issue_counts": dict(totals_by_type), "issue_counts_by_tenant": dict(totals_by_tenant),
+            "issues_listed": len(listed)}
 
 
 def _counts(record: dict, counts: dict[str, int], docs: list[dict]) -> list[dict]:
