@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from .planner import dumps_value
-from .secret_fields import ref_names, restore
+from .secret_fields import ref_names, restore, restore_text
 
 _COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
 
@@ -19,7 +19,7 @@ _COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
 def secret_names(docs: Iterable[dict]) -> set[str]:
     names: set[str] = set()
     for d in docs:
-        for ref in d.get("secretRefs") or ():
+        for ref in (d.get("secretRefs") or []) + (d.get("contentSecretRefs") or []):
             names.update(ref_names(ref))
         names.update(d.get("rawSecretRefs") or ())
     return names
@@ -66,7 +66,7 @@ def _chat(docs: list[dict], secrets: dict[str, str]) -> str:
     for m in sorted((d for d in docs if d["type"] == "chat_message"), key=lambda d: d["sequence_number"]):
         item = _payload(m, "data", secrets)
         if m.get("contentField"):
-            item = {**item, m["contentField"]: m["content"]}
+            item = {**item, m["contentField"]: restore_text(m["content"], m.get("contentSecretRefs"), secrets)}
         messages.append(item)
     if session["shape"] == "array":
         return dumps_value(messages)
@@ -99,7 +99,8 @@ def rebuild(docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
 def _value(entry: dict, group: list[dict], secrets: dict[str, str]) -> str:
     types = {d["type"] for d in group}
     if "quarantine" in types:
-        return _raw(next(d for d in group if d["type"] == "quarantine"), secrets)
+        d = next(d for d in group if d["type"] == "quarantine")
+        return dumps_value(_payload(d, "value", secrets)) if "value" in d else _raw(d, secrets)
     if "preferences" in types:
         d = group[0]
         return dumps_value(_payload(d, "value", secrets)) if "value" in d else _raw(d, secrets)

@@ -17,7 +17,8 @@ from . import models
 from .families import Classification, Disposition, Family, classify
 from shared.json_depth import deeper_than
 
-from .secret_fields import PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, is_secret_name, looks_secret, vault_name
+from .secret_fields import (PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, extract_text, is_secret_name,
+                            looks_secret, vault_name)
 
 SCHEMA_VERSION = 1
 # Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
@@ -80,20 +81,47 @@ def _finite_int(text: str) -> int:
     return value
 
 
+class _DuplicateKey(_NotJson):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey()
+    return out
+
+
+def _loads(text: str, **hooks: Any) -> Any:
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_finite_int, **hooks)
+
+
 def parse_json(text: str) -> tuple[bool, Any]:
-    """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None)."""
+    """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None).
+
+    An object with a duplicate key is not taken as JSON: JSON.parse keeps the last value, but the text still
+    holds the first (`{"token":"S","token":""}`), so such a value stays text (exact, and vault-bound)."""
     try:
-        return True, json.loads(text, parse_constant=_reject_constant, parse_float=_finite,
-                                parse_int=_finite_int)
+        return True, _loads(text, object_pairs_hook=_unique_pairs)
     except (ValueError, _NotJson, RecursionError):
         return False, None
+
+
+def has_duplicate_keys(text: str) -> bool:
+    try:
+        _loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey:
+        return True
+    except (ValueError, _NotJson, RecursionError):
+        return False
+    return False
 
 
 def parse_structured(text: str) -> Any:
     """A value to split into documents: JSON, and no deeper than Cosmos DB and our own walks can take."""
     ok, value = parse_json(text)
     if not ok:
-        raise _Quarantine("invalid_json")
+        raise _Quarantine("duplicate_key" if has_duplicate_keys(text) else "invalid_json")
     if deeper_than(value, MAX_VALUE_DEPTH):
         raise _Quarantine("too_deep")
     return value
@@ -212,9 +240,20 @@ class _KeyBuilder:
         self.backup_dirty = True
         return ext.value, [s.ref() for s in ext.slots]
 
+    def extract_text(self, text: str, base: tuple, doc: dict) -> str:
+        """Chat text with high-confidence credentials swapped for placeholders (positions in `contentSecretRefs`)."""
+        stored, slots, refs = extract_text(text, tenant=self.plan.tenant, user=self.plan.user,
+                                           source_key=self.key, base=base)
+        if refs:
+            self.slots.extend(slots)
+            self.backup_dirty = True
+            doc["contentSecretRefs"] = refs
+        return stored
+
     def raw_fields(self, sensitive: bool) -> dict:
         """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces."""
-        if not self.text or not (sensitive or is_secret_name(self.key) or looks_secret(self.text)):
+        if not self.text or not (sensitive or is_secret_name(self.key) or looks_secret(self.text)
+                                 or has_duplicate_keys(self.text)):
             return {"raw": self.text}
         names = []
         for n, start in enumerate(range(0, max(len(self.text), 1), PIECE_CHARS)):
@@ -323,17 +362,20 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
     for i, msg in enumerate(messages or []):
         doc = b.doc("chat_message", f"chat_message.{b.kh}.{i:06d}", sessionId=c.session_id,
                     sequence_number=i + 1)
-        if not isinstance(msg, dict):
-            doc.update(itemKind="raw", data=msg)
-            rebuilt_messages.append(msg)
+        if not isinstance(msg, dict):  # a bare string or list is chat data too: same high-confidence check
+            data_i, mrefs = b.extract(msg, base=(i,), by_pattern="high_confidence")
+            doc.update(itemKind="raw", data=data_i)
+            if mrefs:
+                doc["secretRefs"] = mrefs
+            rebuilt_messages.append(data_i)
             continue
         content_field = next((f for f in ("content", "message") if isinstance(msg.get(f), str)), None)
         rest = msg
         if content_field:
             rest = dict(msg)
-            doc["content"] = rest.pop(content_field)
+            doc["content"] = b.extract_text(rest.pop(content_field), base=(i, content_field), doc=doc)
             doc["contentField"] = content_field
-        rest, mrefs = b.extract(rest, base=(i,))
+        rest, mrefs = b.extract(rest, base=(i,), by_pattern="high_confidence")
         created = models.normalize_timestamp(msg.get("timestamp", msg.get("createdAt")))
         role = msg.get("role")
         doc.update(role=role if isinstance(role, str) else None, created_at=created, data=rest)
@@ -380,13 +422,30 @@ def _preferences(b: _KeyBuilder, c: Classification) -> str:
     return shape
 
 
+_KEPT_WHOLE = frozenset({"too_many_items"})
+MAX_QUARANTINE_SECRETS = 100
+
+
 def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
     b.docs.clear()
     b.slots.clear()
     b.backup_dirty = False
     sensitive = family in (Family.LLM_CONFIGS, Family.MCP_SERVERS)
-    b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None,
-          **b.raw_fields(sensitive))
+    doc = b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None)
+    # JSON of an unexpected shape or key gets the same detector as a migrated config: secrets leave by field
+    # name and pattern, the rest stays readable. Anything else is text: pattern-scanned, vaulted whole.
+    # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces.
+    ok, parsed = parse_json(b.text) if reason not in _KEPT_WHOLE else (False, None)
+    if ok and isinstance(parsed, (dict, list)) and not deeper_than(parsed, MAX_VALUE_DEPTH):
+        value, refs = b.extract(parsed, by_pattern=True)
+        if refs and len(refs) <= MAX_QUARANTINE_SECRETS:
+            doc.update(value=value, secretRefs=refs)
+            b.plan.backup_values[b.key] = b.backup_value(lambda: value)
+            return
+        if refs:
+            b.slots.clear()
+            b.backup_dirty, sensitive = False, True
+    doc.update(b.raw_fields(sensitive))
     b.plan.backup_values[b.key] = b.backup_value(None)
 
 

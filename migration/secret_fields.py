@@ -2,61 +2,54 @@
 
 A secret is a non-empty string under a field named like a key, token, secret, password or authorization
 (word-wise, so `maxTokens` is not one), every string value of an MCP server's `env`, and the fields a family
-declares (the LLM `endpoint`, as the seed did). Where the value stood, the document keeps a placeholder; the
-document's `secretRefs` lists each (path, vault name) so export can put the value back exactly.
+declares (the LLM `endpoint`, as the seed did), and strings shaped like credentials (shared/secret_patterns.py:
+every shape in configs, only high-confidence formats in chat). Where the value stood, the document keeps a
+placeholder; the document's `secretRefs` lists each (path, vault name) so export can put the value back exactly.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-SECRET_WORDS = frozenset({
-    "key", "apikey", "token", "secret", "password", "passwd", "pass", "pwd", "passphrase", "authorization",
-    "credential", "credentials", "cookie", "sas", "bearer",
-})
-SECRET_SQUASHED = ("apikey", "accesskey", "secretkey", "privatekey", "connectionstring", "clientsecret",
-                   "accesstoken", "refreshtoken", "idtoken", "authtoken")
+import orjson
+
+from shared import secret_patterns
+from shared.secret_patterns import is_secret_name
+
+__all__ = ["is_secret_name", "looks_secret", "vault_name", "extract", "restore", "extract_text", "restore_text"]
+
+# Which value patterns make a string a secret whatever its field is called: config-like values take every
+# credential shape; chat data only the high-confidence formats (prose mentions passwords all the time).
+Patterns = Literal["none", "credentials", "high_confidence"]
+_PATTERN_TESTS = {"credentials": secret_patterns.has_credential,
+                  "high_confidence": lambda v: bool(secret_patterns.high_confidence_spans(v))}
+
+def _may_hold_high_confidence(value: Any) -> bool:
+    try:
+        return secret_patterns.may_hold_high_confidence(orjson.dumps(value).decode())
+    except TypeError:  # lone surrogates: orjson refuses them; check string by string instead
+        return True
+
+
 ALL_VALUES_SECRET = frozenset({"env"})  # MCP servers: environment values are credentials by convention
 PLACEHOLDER_PREFIX = "@keyvault:"
 # Key Vault caps a value at 25 KB; longer secrets are stored in parts of this many characters (≤ 16 KB UTF-8).
 PIECE_CHARS = 4000
 
-# Values that are credentials whatever their field is called. Used on raw (unparseable) values and on
-# config-like families; never on chat text, where such words are ordinary prose.
-_SECRET_LOOKING = re.compile(
-    r"(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|Bearer\s+[A-Za-z0-9._~+/=-]{16,}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."
-    r"|[?&](?:access_token|api[_-]?key|apikey|token|key|sig|secret|password|code)=[^&\s]{6,})"
-)
-_SECRET_FIELD_IN_TEXT = re.compile(
-    r"(api[_-]?key|secret|password|passwd|token|authorization|credential)", re.IGNORECASE)
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-@functools.lru_cache(maxsize=4096)  # pure, and called for every field of every message
-def is_secret_name(name: str) -> bool:
-    words = {w.lower() for w in _WORDS.findall(name)}
-    if words & SECRET_WORDS:
-        return True
-    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
-    return any(s in squashed for s in SECRET_SQUASHED)
-
 
 def looks_secret(text: str) -> bool:
-    """True for free text that carries a credential-like token or field name (raw values, unknown keys)."""
-    return bool(_SECRET_LOOKING.search(text) or _SECRET_FIELD_IN_TEXT.search(text))
+    """Raw text (unparseable, too deep, a scalar): any credential shape, secret word or secret-named field."""
+    return secret_patterns.raw_text_may_hold_secret(text)
 
 
 def vault_name(tenant: str, user: str, source_key: str, path: tuple) -> str:
     """Deterministic Key Vault name ([0-9a-zA-Z-], ≤127): same location → same name, so a re-run
-    overwrites nothing and the value check can skip writing a new version."""
-    digest = hashlib.sha256("\x00".join([tenant, user, source_key, repr(path)]).encode("utf-8", "surrogatepass"))
-    return "ls-" + digest.hexdigest()[:48]
+    overwrites nothing and the value check can skip writing a new version. The parts are hashed as one JSON
+    array (an injective encoding): no choice of ids containing NUL or quotes makes two locations share a name."""
+    encoded = json.dumps([tenant, user, source_key, list(path)], ensure_ascii=True, separators=(",", ":"))
+    return "ls-" + hashlib.sha256(encoded.encode("ascii")).hexdigest()[:48]
 
 
 @dataclass
@@ -102,12 +95,16 @@ class Extraction:
 
 
 def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple = (),
-            extra_fields: frozenset[str] = frozenset(), by_pattern: bool = False) -> Extraction:
+            extra_fields: frozenset[str] = frozenset(), by_pattern: bool | Patterns = False) -> Extraction:
     """Copy of `value` with secrets replaced by placeholders, plus the slots to store in the vault.
 
     Copies only along paths that change, so large payloads without secrets are not duplicated.
     """
     slots: list[SecretSlot] = []
+    level = "credentials" if by_pattern is True else (by_pattern or "none")
+    pattern_test = _PATTERN_TESTS.get(level)
+    if level == "high_confidence" and not _may_hold_high_confidence(value):
+        pattern_test = None  # one check of the whole value instead of one per string (every chat message)
 
     def take(v: str, path: tuple, as_json: bool = False) -> str:
         slot = SecretSlot(path, vault_name(tenant, user, source_key, base + path), v, as_json)
@@ -116,7 +113,7 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
 
     def walk(v: Any, path: tuple, forced: bool) -> Any:
         if isinstance(v, str):
-            if v and (forced or (by_pattern and _SECRET_LOOKING.search(v))):
+            if v and (forced or (pattern_test is not None and pattern_test(v))):
                 return take(v, path)
             return v
         if forced and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -159,3 +156,34 @@ def restore(value: Any, refs: list[dict], secrets: dict[str, str]) -> Any:
             target = target[step]
         target[path[-1]] = ref_value(ref, secrets)
     return value
+
+
+def extract_text(text: str, *, tenant: str, user: str, source_key: str, base: tuple) -> tuple[str, list[SecretSlot],
+                                                                                             list[dict]]:
+    """Free text (a chat message) with each high-confidence credential replaced by a placeholder.
+
+    The refs record where each placeholder stands (`at`, `length` in the stored text), so restoring splices by
+    position and never searches: user text that merely looks like a placeholder is left alone."""
+    spans = secret_patterns.high_confidence_spans(text)
+    if not spans:
+        return text, [], []
+    out, slots, refs, last = [], [], [], 0
+    stored_len = 0
+    for n, (start, end) in enumerate(spans):
+        out.append(text[last:start])
+        stored_len += start - last
+        slot = SecretSlot(base + (n,), vault_name(tenant, user, source_key, base + (n,)), text[start:end])
+        placeholder = PLACEHOLDER_PREFIX + slot.name
+        out.append(placeholder)
+        slots.append(slot)
+        refs.append({**slot.ref(), "at": stored_len, "length": len(placeholder)})
+        stored_len += len(placeholder)
+        last = end
+    out.append(text[last:])
+    return "".join(out), slots, refs
+
+
+def restore_text(text: str, refs: list[dict] | None, secrets: dict[str, str]) -> str:
+    for ref in sorted(refs or (), key=lambda r: r["at"], reverse=True):
+        text = text[:ref["at"]] + ref_value(ref, secrets) + text[ref["at"] + ref["length"]:]
+    return text

@@ -1,11 +1,14 @@
 """Validation of one user's completed migration (the seed's ValidationReport checks).
 
-Reads stay flat in the size of the user's chat history: messages and chunks are counted, never read; the
-documents read are the configs, sessions, preferences, quarantine and manifest.
+Reads stay flat in the size of the user's data: messages and chunks are counted, never read; of the configs,
+sessions, preferences and quarantine documents at most READ_PER_TYPE of each type are read (the rest are
+counted), so one user with 300,000 agents costs a sweep no more than one with 300. Issues are capped per user
+and type (`more` counts the rest), so one user cannot crowd other tenants out of a report.
 """
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from typing import Any
 
 from shared.composition import Ports
@@ -13,11 +16,15 @@ from shared.composition import Ports
 from . import exporter
 from .families import IgnoreReason, classify
 from .planner import DATA_TYPES
-from .secret_fields import PLACEHOLDER_PREFIX, extract, looks_secret
+from .plaintext_scan import plaintext_paths
 
 CHECKS = ["document_counts", "tenant_isolation", "references", "plaintext_secrets", "secret_references",
           "backup_integrity"]
 _READ_TYPES = [t for t in DATA_TYPES if t not in ("chat_message", "chunk")] + ["backup"]
+READ_PER_TYPE = 200          # documents of one type read per user; beyond it, a sample (the first ones)
+ISSUES_PER_USER_TYPE = 5     # issues of one type listed per user; `data.more` counts the others
+ISSUES_PER_TENANT = 50       # issues listed per tenant in a report (fair_report)
+SECRET_NAMES_CHECKED = 200   # vault look-ups per user
 _SUMMARY_TYPES = {"agent": "agents", "llm_config": "llm_configs", "mcp_server": "mcp_servers",
                   "chat_session": "chat_sessions", "chat_message": "chat_messages"}
 
@@ -35,16 +42,66 @@ async def validate_user(ports: Ports, record: dict, backup_container: str, deep:
     tenant, user = record["tenantId"], record["userId"]
     pk = (tenant, user)
     counts = await ports.documents.count(pk, list(DATA_TYPES))
-    docs = await ports.documents.list_partition(pk, _READ_TYPES)
+    docs, sampled = await _read_bounded(ports, pk, counts)
     found: list[dict] = []
     found += _counts(record, counts, docs)
     found += _isolation(record, docs)
-    found += _references(record, docs)
+    found += _references(record, docs, sampled)
     found += _plaintext(record, docs)
     found += await _secret_refs(ports, record, docs)
     landed = next((d for d in docs if d["type"] == "backup"), None) if not deep else None
     found += await _backup(ports, record, backup_container, landed)
-    return found
+    return cap_per_user(found)
+
+
+async def _read_bounded(ports: Ports, pk: tuple[str, str], counts: dict[str, int]) -> tuple[list[dict], set[str]]:
+    """Types with at most READ_PER_TYPE documents are read whole (one query); larger ones are sampled."""
+    large = [t for t in _READ_TYPES if counts.get(t, 0) > READ_PER_TYPE]
+    small = [t for t in _READ_TYPES if t not in large]
+    docs = await ports.documents.list_partition(pk, small) if small else []
+    for t in large:
+        docs += await ports.documents.find(t, tenant_id=pk[0], where={"userId": pk[1]}, limit=READ_PER_TYPE)
+    return docs, set(large)
+
+
+def cap_per_user(found: list[dict]) -> list[dict]:
+    """At most ISSUES_PER_USER_TYPE issues of each type; the last one listed counts the others in `data.more`."""
+    kept: list[dict] = []
+    last: dict[str, dict] = {}
+    listed: Counter = Counter()
+    for i in found:
+        t = i["type"]
+        if listed[t] < ISSUES_PER_USER_TYPE:
+            listed[t] += 1
+            last[t] = i
+            kept.append(i)
+        else:
+            last[t]["data"]["more"] = last[t]["data"].get("more", 0) + 1
+    return kept
+
+
+def issue_weight(i: dict) -> int:
+    return 1 + int(i["data"].get("more", 0))
+
+
+def fair_report(issues: list[dict], limit: int = 500) -> dict:
+    """Report fields in which every tenant keeps room: at most ISSUES_PER_TENANT listed per tenant (the tenants
+    with fewest issues first, so a noisy one cannot push a quiet one out), plus totals by type and tenant."""
+    by_tenant: dict[str, list[dict]] = {}
+    for i in issues:
+        by_tenant.setdefault(i["data"]["tenantId"], []).append(i)
+    listed: list[dict] = []
+    for tenant in sorted(by_tenant, key=lambda t: len(by_tenant[t])):
+        listed += by_tenant[tenant][:ISSUES_PER_TENANT]
+    listed = listed[:limit]
+    totals_by_type: Counter = Counter()
+    totals_by_tenant: Counter = Counter()
+    for i in issues:
+        totals_by_type[i["type"]] += issue_weight(i)
+        totals_by_tenant[i["data"]["tenantId"]] += issue_weight(i)
+    return {"issues_found": listed, "issue_count": sum(totals_by_type.values()),
+            "issue_counts": dict(totals_by_type), "issue_counts_by_tenant": dict(totals_by_tenant),
+            "issues_listed": len(listed)}
 
 
 def _counts(record: dict, counts: dict[str, int], docs: list[dict]) -> list[dict]:
@@ -82,7 +139,9 @@ def _isolation(record: dict, docs: list[dict]) -> list[dict]:
     return out
 
 
-def _references(record: dict, docs: list[dict]) -> list[dict]:
+def _references(record: dict, docs: list[dict], sampled: set[str]) -> list[dict]:
+    if sampled & {"llm_config", "mcp_server"}:  # a partial set of targets would report false danglings
+        return []
     llm = {d.get("itemId") for d in docs if d["type"] == "llm_config"}
     mcp = {d.get("itemId") for d in docs if d["type"] == "mcp_server"}
     out = []
@@ -96,25 +155,20 @@ def _references(record: dict, docs: list[dict]) -> list[dict]:
 
 
 def _plaintext(record: dict, docs: list[dict]) -> list[dict]:
+    """A broader scan than the planner's (plaintext_scan), so it can find what the planner missed; paths only."""
     out = []
     for d in docs:
-        for payload in (d.get("data"), d.get("value")):
-            if payload is None:
-                continue
-            extra = frozenset({"endpoint"}) if d["type"] == "llm_config" else frozenset()
-            slots = extract(payload, tenant="", user="", source_key="", extra_fields=extra, by_pattern=True).slots
-            plain = [list(s.path) for s in slots if not s.value.startswith(PLACEHOLDER_PREFIX)]
-            if plain:
-                out.append(issue("PLAINTEXT_SECRET", "a document holds a secret in plain text", record,
-                                 document=d["id"], paths=plain[:10]))
-        if isinstance(d.get("raw"), str) and looks_secret(d["raw"]):
-            out.append(issue("PLAINTEXT_SECRET", "a raw value that looks like a credential is stored in plain text",
-                             record, document=d["id"]))
+        if d["type"] in ("manifest", "backup"):
+            continue
+        paths = plaintext_paths(d)
+        if paths:
+            out.append(issue("PLAINTEXT_SECRET", "a document may hold a credential in plain text", record,
+                             document=d["id"], paths=paths))
     return out
 
 
 async def _secret_refs(ports: Ports, record: dict, docs: list[dict]) -> list[dict]:
-    names = sorted(exporter.secret_names(docs))
+    names = sorted(exporter.secret_names(docs))[:SECRET_NAMES_CHECKED]
     missing = [n for n in names if await ports.secrets.get(n) is None]
     return [issue("SECRET_REFERENCE_MISSING", "secret references that do not resolve in the vault", record,
                   names=missing[:20], count=len(missing))] if missing else []

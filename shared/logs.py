@@ -3,23 +3,14 @@ log record is redacted before any handler sees it, whatever logger it came from.
 from __future__ import annotations
 
 import logging
-import re
+from . import secret_patterns
 
-_PATTERNS = [
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),      # JWTs
-    re.compile(r"\b(?:sk|sk-ant|rk)-[A-Za-z0-9_-]{12,}"),                          # LLM API keys
-    re.compile(r"\b(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{16,}"),                  # GitHub tokens
-    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),                                  # Slack tokens
-    re.compile(r"(?i)(AccountKey|SharedAccessSignature|sig|client_secret|password)=[^;&\s]+"),
-]
 _installed = False
 
 
 def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub("[REDACTED]", text)
-    return text
+    """The same credential shapes the migration detector uses (shared/secret_patterns.py)."""
+    return secret_patterns.redact(text)
 
 
 def install() -> None:

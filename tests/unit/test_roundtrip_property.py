@@ -1,5 +1,7 @@
 """Property: export(migrate(x)) == x for every key not ignored, for generated localStorage maps."""
+import hashlib
 import json
+import re
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -12,8 +14,21 @@ TENANT, OTHER = "contoso", "fabrikam"
 # Any code point, lone surrogates included: browsers emit them (a string cut mid-emoji).
 chars = st.characters(codec=None, exclude_categories=())
 text = st.text(chars, max_size=30)
+# Credentials inside values (never in key or field names): high-confidence formats carry the marker H, which
+# must never be stored in clear anywhere (chat text included); context shapes carry C (configs only).
+# Computed, not literal: Hypothesis feeds a module's string literals to st.text, which would put them in key names.
+H = hashlib.sha256(b"high").hexdigest()[:24]
+C = hashlib.sha256(b"context").hexdigest()[:24]
+HIGH_CONFIDENCE = [f"sk-{H}", f"ghp_{H}xx", f"xoxb-{H}", f"eyJ{H}.eyJ{H}.sig",
+                   f"-----BEGIN PRIVATE KEY-----\n{H}\n-----END PRIVATE KEY-----"]
+high_confidence = st.sampled_from(HIGH_CONFIDENCE)
+context_credential = st.sampled_from([f"postgresql://user:{C}@db/x", f"https://bot:{C}@host", f"--api-key={C}",
+                                      f"SOME_API_KEY={C}", f"AccountKey={C};", f"Password={C}"])
+# Pasted as a token (formats match at a word boundary: `task-force-…` is not an `sk-` key).
+value_text = st.one_of(text, st.builds(lambda a, c, b: f"{a} {c} {b}", text, st.one_of(high_confidence,
+                                                                                    context_credential), text))
 scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60),
-                   st.floats(allow_nan=False, allow_infinity=False), text)
+                   st.floats(allow_nan=False, allow_infinity=False), value_text)
 field_names = st.one_of(st.sampled_from(["id", "name", "apiKey", "token", "env", "headers", "content", "message",
                                          "role", "timestamp", "messages", "endpoint", "llmConfigId", "x"]), text)
 json_value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -21,22 +36,30 @@ json_value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_si
                           max_leaves=20)
 timestamp = st.one_of(st.integers(0, 2**42), st.floats(allow_nan=False, allow_infinity=False), text,
                       st.just("2025-03-04T05:06:07Z"))
-message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": text},
+message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": value_text},
                                           optional={"timestamp": timestamp, "apiKey": text, "extra": json_value}),
-                    st.fixed_dictionaries({"message": text, "timestamp": timestamp}), json_value)
+                    st.fixed_dictionaries({"message": value_text, "timestamp": timestamp}), json_value)
+mcp_args = st.lists(st.one_of(st.sampled_from(["-y", "-e", "--token", "run"]), value_text, context_credential),
+                    max_size=5).map(lambda args: [{"id": "m", "command": "npx", "args": args}])
 item = st.one_of(st.dictionaries(field_names, json_value, max_size=5),
                  st.fixed_dictionaries({"id": text, "apiKey": text, "env": st.dictionaries(text, text, max_size=3)}),
                  json_value)
-collection = st.one_of(st.lists(item, max_size=4), st.dictionaries(text, st.dictionaries(field_names, json_value,
+collection = st.one_of(st.lists(item, max_size=4), mcp_args, st.dictionaries(text, st.dictionaries(field_names, json_value,
                                                                                         max_size=3), max_size=3))
 session = st.one_of(st.lists(message, max_size=5),
                     st.fixed_dictionaries({"messages": st.lists(message, max_size=4)}, optional={"title": text}),
                     st.dictionaries(field_names, json_value, max_size=3))
 
 
+def _duplicate_keys(v) -> str:
+    """JSON text whose object repeats a key: the first value (with H) is what JSON.parse drops."""
+    return '{"token":' + json.dumps(f"sk-{H}") + ',"x":' + json.dumps(v) + ',"token":""}'
+
+
 def as_value(strategy):
     return st.one_of(strategy.map(lambda v: json.dumps(v, ensure_ascii=False)),
-                     strategy.map(json.dumps), text, st.sampled_from(["", "null", "{", "[NaN]", "dark"]))
+                     strategy.map(json.dumps), strategy.map(_duplicate_keys), value_text,
+                     st.sampled_from(["", "null", "{", "[NaN]", "dark"]))
 
 
 key_and_value = st.one_of(
@@ -66,6 +89,13 @@ def test_export_of_migrate_gives_back_every_key_not_ignored(data):
     # Ignored keys (another tenant's among them) leave no document; every secret left its document
     # (the round trip above could only restore it from the vault).
     assert {d["sourceKey"] for d in stored if d.get("sourceKey") is not None} <= kept
+    # High-confidence credentials are in no document and no backup value, whatever the family or shape.
+    # (Names are not values: Hypothesis reuses drawn strings, so one may turn up as a key or field name.)
+    stored_text = json.dumps(plan.documents) + json.dumps(plan.backup_values)
+    names = _names(data)
+    for secret in HIGH_CONFIDENCE:
+        if not any(secret in name for name in names):
+            assert not re.search(r"(?<![A-Za-z0-9_])" + re.escape(json.dumps(secret)[1:-1]), stored_text)
     placeholders = {f"@keyvault:{name}" for name in plan.secrets}
     assert all(_strings_in(d) & placeholders or "rawSecretRefs" in d for d in stored if d.get("secretRefs"))
 
@@ -78,3 +108,21 @@ def _strings_in(value) -> set[str]:
     if isinstance(value, list):
         return set().union(*map(_strings_in, value)) if value else set()
     return set()
+
+
+def _names(data: dict) -> set[str]:
+    names = set(data)
+    def walk(v):
+        if isinstance(v, dict):
+            names.update(v)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    for text in data.values():
+        try:
+            walk(json.loads(text))
+        except ValueError:
+            pass
+    return names
