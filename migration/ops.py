@@ -17,7 +17,7 @@ from shared.ports import Conflict, PreconditionFailed
 from shared.settings import Settings
 
 from . import backup_format, errors, metrics, validation
-from .planner import user_tag
+from .planner import SCHEMA_VERSION, user_tag
 from .service import TENANT_STATE_ID, bounded, iso, path_part, record_id
 
 log = logging.getLogger("migration.ops")
@@ -138,7 +138,7 @@ class OpsService:
                 raise errors.in_progress()
             lease = {**{k: v for k, v in (record or {}).items() if not k.startswith("_")},
                      "id": record_id(pk[1]), "type": "migration", "tenantId": pk[0], "userId": pk[1],
-                     "schemaVersion": 1, "status": "in_progress", "erasing": True,
+                     "schemaVersion": SCHEMA_VERSION, "status": "in_progress", "erasing": True,
                      "leaseOwner": uuid.uuid4().hex, "leaseExpiresAt": now + self.settings.lease_seconds}
             try:
                 if record is None:

@@ -345,8 +345,9 @@ class MigrationService:
 
     async def restore_backup(self, tenant: str, user: str, path: str) -> dict[str, str]:
         """The localStorage exactly as the backup at `path` (as in a result's `backup.path`) held it: its
-        values, with each secret read at the version the backup names (the current one for backups written
-        before versions were recorded). For ops, and for users restoring an earlier state."""
+        values, with each secret read at the version the backup names. For ops restoring an earlier state
+        (e.g. into a rollback package). A backup written before `secretRefs` existed names no secrets: its
+        values come back as stored, placeholders included."""
         name = path.removeprefix(f"{self.settings.backup_container}/")
         stem = f"{path_part(tenant)}/{path_part(user)}/"
         data = await self.ports.backups.read(name) if name.startswith(stem) and ".." not in name else None

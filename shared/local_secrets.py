@@ -27,7 +27,14 @@ class LocalSecretStore(SqliteOnThread):
     schema = ("CREATE TABLE IF NOT EXISTS secret_versions (name TEXT NOT NULL, version TEXT NOT NULL,"
               " seq INTEGER NOT NULL, token BLOB NOT NULL, tags TEXT, PRIMARY KEY (name, version));"
               "CREATE TABLE IF NOT EXISTS secret_names (name TEXT PRIMARY KEY, current TEXT NOT NULL,"
-              " deleted INTEGER NOT NULL DEFAULT 0);")
+              " deleted INTEGER NOT NULL DEFAULT 0);"
+              # A store from before versions (one row per name): its values become each name's first version.
+              "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, token BLOB NOT NULL,"
+              " versions INTEGER NOT NULL, tags TEXT);"
+              "INSERT OR IGNORE INTO secret_versions SELECT name, lower(hex(randomblob(16))), versions, token, tags"
+              " FROM secrets;"
+              "INSERT OR IGNORE INTO secret_names SELECT name, version, 0 FROM secret_versions;"
+              "DROP TABLE secrets;")
     label = "local secret store"
 
     def __init__(self, path: Path, key: bytes):
