@@ -12,7 +12,7 @@ from migration.service import path_part, record_id
 from shared.ports import DependencyUnavailable
 
 from ..helpers import call, json_equal_or_same, load_fixture
-from .test_migration_functions import export, migrate, status
+from .test_migration_functions import _Crash, export, migrate, status
 
 ADMIN = ["Migration.Admin"]
 CONFIG_KEYS = ("user_llm_configs_contoso", "tenant_mcp_servers_contoso")
@@ -88,6 +88,43 @@ async def test_a_failed_delete_fails_the_attempt_and_the_retry_deletes(stack):
     stack.services.ports.secrets = real
     assert (await migrate(stack, smaller))[0] == 200
     assert await live(stack, first) == await referenced(stack)
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 3])
+@pytest.mark.parametrize("retry_with", ["same", "configs back"])
+async def test_a_crash_among_the_deletes_then_any_retry_converges(stack, crash_after, retry_with):
+    data = load_fixture("typical", sessions=1)
+    assert (await migrate(stack, data))[0] == 200
+    first = await referenced(stack)
+    await rollback_cycle(stack)
+    smaller = {k: v for k, v in data.items() if k not in CONFIG_KEYS}
+    real, svc = stack.services.ports.secrets, stack.services.migration
+
+    class DiesWhileDeleting:
+        deletes = 0
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        async def delete(self, name):
+            if self.deletes == crash_after:
+                raise _Crash()  # the process dies: no failure mark, the lease must run out
+            self.deletes += 1
+            return await real.delete(name)
+    stack.services.ports.secrets = DiesWhileDeleting()
+    with pytest.raises(_Crash):
+        await migrate(stack, smaller)
+    stack.services.ports.secrets = real
+    real_clock = svc.clock
+    svc.clock = lambda: real_clock() + stack.settings.lease_seconds + 1
+    retry = smaller if retry_with == "same" else data
+    code, resp, _ = await migrate(stack, retry)
+    assert code == 200, resp
+    now = await referenced(stack)
+    assert await live(stack, first | now) == now     # what the retry references is live, nothing else
+    code, package, _ = await export(stack)
+    assert code == 200 and all(json_equal_or_same(retry[k], package["rollback_data"][k])
+                               for k in package["rollback_data"])
 
 
 def llm(value):
