@@ -186,3 +186,12 @@ class ValidationReports(BaseModel):
 class SweepResult(BaseModel):
     metrics: Dashboard
     validation: ValidationReport
+
+
+class EraseResult(BaseModel):
+    tenant_id: str
+    user_id: str
+    documents: int = Field(description="documents removed, the migration record included")
+    secrets: int = Field(description="vault secrets deleted (soft delete: recoverable for the vault's retention)")
+    backups: int = Field(description="backup blobs deleted")
+    erased_at: str

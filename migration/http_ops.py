@@ -1,4 +1,4 @@
-"""HTTP functions for ops (role Migration.Admin): rollback, rollout, metrics, validation, sweep."""
+"""HTTP functions for ops (role Migration.Admin): rollback, rollout, erase a user, metrics, validation, sweep."""
 from __future__ import annotations
 
 import re
@@ -24,6 +24,14 @@ def _tenant(req: func.HttpRequest) -> str:
     return tenant
 
 
+def _user(req: func.HttpRequest) -> str:
+    user = req.route_params.get("userId") or ""
+    if not re.fullmatch(openapi.TENANT_ID_PATTERN.strip("^$"), user):
+        raise HttpError(400, "VALIDATION_ERROR", "userId must be 1 to 256 characters, without control "
+                                                 "characters or path separators")
+    return user
+
+
 @bp.route(route=TENANT_ROUTE + "/rollback", methods=["POST", "DELETE"], auth_level=ANON)
 async def tenant_rollback(req: func.HttpRequest) -> func.HttpResponse:
     async def action(s, p, _):
@@ -36,6 +44,14 @@ async def tenant_rollout(req: func.HttpRequest) -> func.HttpResponse:
     async def action(s, p, body: m.RolloutRequest):
         return await s.ops.set_rollout(p, _tenant(req), body.enabled)
     return await handle(req, action, body=m.RolloutRequest, admin=True)
+
+
+@bp.route(route=TENANT_ROUTE + "/users/{userId}", methods=["DELETE"], auth_level=ANON)
+async def erase_user(req: func.HttpRequest) -> func.HttpResponse:
+    async def action(s, p, _):
+        tenant, user = _tenant(req), _user(req)  # both checked before anything is read or removed
+        return await s.ops.erase_user(p, tenant, user)
+    return await handle(req, action, admin=True)
 
 
 @bp.route(route="migration/admin/tenants", methods=["GET"], auth_level=ANON)
@@ -69,6 +85,9 @@ openapi.EXTRA_ROUTES.extend([
      m.TenantState, (401, 403), True),
     ("put", "/migration/admin/tenants/{tenantId}/rollout", "Override staged rollout for a tenant",
      m.RolloutRequest, m.TenantState, (400, 401, 403), True),
+    ("delete", "/migration/admin/tenants/{tenantId}/users/{userId}",
+     "Erase one user: documents, vault secrets and backups (audited, idempotent)", None, m.EraseResult,
+     (401, 403, 409), True),
     ("get", "/migration/admin/tenants", "Rollout and rollback state per tenant", None, m.TenantList, (401, 403),
      True),
     ("get", "/migration/admin/metrics", "The dashboard figures of the latest sweep", None, m.Dashboard,

@@ -16,8 +16,9 @@ from shared.cosmos_layout import PLATFORM_TENANT, PLATFORM_USER, TENANT_LEVEL_US
 from shared.ports import Conflict, PreconditionFailed
 from shared.settings import Settings
 
-from . import metrics, validation
-from .service import TENANT_STATE_ID, bounded, iso, path_part
+from . import backup_format, errors, metrics, validation
+from .planner import SCHEMA_VERSION, user_tag
+from .service import TENANT_STATE_ID, bounded, iso, path_part, record_id
 
 log = logging.getLogger("migration.ops")
 PLATFORM = (PLATFORM_TENANT, PLATFORM_USER)
@@ -100,6 +101,52 @@ class OpsService:
                         failures=int(c.get("failures", 0)))
             out.append(view)
         return out
+
+    # --- erasing one user ------------------------------------------------------------------------------
+
+    async def erase_user(self, actor: Principal, tenant: str, user: str) -> dict:
+        """Removes one user's secrets, backups and documents (the migration record last, since it lists the
+        vault names), and audits it. Idempotent: a repeated call (or the retry of a failed one) finds what is
+        left and a call that finds nothing reports zeros. It holds the user's lease meanwhile, so no
+        migration of this user runs during it; a live migration's lease gets 409 MIGRATION_IN_PROGRESS."""
+        pk = (tenant, user)
+        existed, lease = await self._erase_lease(pk)
+        docs = await self.ports.documents.list_partition(pk)
+        names = set(lease.get("secretNames") or ()) | backup_format.secret_names(backup_format.key_refs(docs))
+        prefix = f"{path_part(tenant)}/{path_part(user)}/"  # the trailing slash: never another user's prefix
+        blobs = [b for b in await self.ports.backups.list(prefix) if b.startswith(prefix)]
+        conc = self.settings.secret_concurrency
+        # Soft delete: the vault keeps values for its retention (purge protection forbids purging earlier).
+        deleted = await bounded(conc, sorted(names), self.ports.secrets.delete)
+        removed = await bounded(conc, blobs, self.ports.backups.delete)
+        others = [d["id"] for d in docs if d["id"] != lease["id"]]
+        await self.ports.documents.write_set(pk, [], others)
+        await self.ports.documents.write_set(pk, [], [lease["id"]])
+        counts = {"documents": len(others) + existed, "secrets": sum(deleted), "backups": sum(removed)}
+        # The audit keeps a hash of the user, not the id itself: the erased user is named nowhere after.
+        await self.audit(actor, "user.erase", tenant, {"userTag": user_tag(user), **counts})
+        return {"tenant_id": tenant, "user_id": user, **counts, "erased_at": iso(self.clock())}
+
+    async def _erase_lease(self, pk: tuple[str, str]) -> tuple[int, dict]:
+        """Takes the user's migration lease for the erase (creating the record if there is none); returns
+        (1 if a record existed, the leased record). A retried erase may take over its own lease."""
+        now = self.clock()
+        for _ in range(5):
+            record = await self.ports.documents.read(pk, record_id(pk[1]))
+            live = record and record.get("status") == "in_progress" and (record.get("leaseExpiresAt") or 0) > now
+            if live and not record.get("erasing"):
+                raise errors.in_progress()
+            lease = {**{k: v for k, v in (record or {}).items() if not k.startswith("_")},
+                     "id": record_id(pk[1]), "type": "migration", "tenantId": pk[0], "userId": pk[1],
+                     "schemaVersion": SCHEMA_VERSION, "status": "in_progress", "erasing": True,
+                     "leaseOwner": uuid.uuid4().hex, "leaseExpiresAt": now + self.settings.lease_seconds}
+            try:
+                if record is None:
+                    return 0, await self.ports.documents.create(pk, lease)
+                return int(not record.get("erasing")), await self.ports.documents.replace(pk, lease, record["_etag"])
+            except (Conflict, PreconditionFailed):
+                continue  # a migration started meanwhile: read again to say why
+        raise errors.in_progress()
 
     # --- the sweep ---------------------------------------------------------------------------------------
 

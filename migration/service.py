@@ -23,7 +23,7 @@ from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
 from shared.settings import Settings
 
-from . import counters, errors, exporter, planner
+from . import backup_format, counters, errors, exporter, planner
 from .planner import DATA_TYPES, Plan
 
 log = logging.getLogger("migration.service")
@@ -156,7 +156,7 @@ class MigrationService:
         # A new user is counted whatever becomes of the attempt, alongside the writes (never cancelled by them).
         first = asyncio.ensure_future(self._count(tenant, {"users_started": 1}) if existing is None else _none())
         try:
-            backup = await self._while_leased(pk, lease, self._write_all(pk, plan, backup_requested))
+            backup = await self._while_leased(pk, lease, self._write_all(pk, lease, plan, backup_requested))
             result = self._result(plan, backup, started)
             await self._complete(pk, lease[0], plan, result)
         except Exception as e:
@@ -172,14 +172,31 @@ class MigrationService:
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
         return result
 
-    async def _write_all(self, pk: tuple[str, str], plan: Plan, backup_requested: bool) -> dict | None:
-        backup = await self._backup(plan) if backup_requested else None  # first: before anything changes
-        # Documents only reference vault names, so both can be written at once; completion waits for both.
-        await all_or_nothing(
-            bounded(self.settings.secret_concurrency, plan.secrets.items(),
-                    lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"})),
-            self._write_documents(pk, plan))
+    async def _write_all(self, pk: tuple[str, str], lease: list[dict], plan: Plan,
+                         backup_requested: bool) -> dict | None:
+        # Secrets first: the backup names the version of each secret it references, so it is written once
+        # those are known, and still before any document changes. A changed value is a new version under
+        # the same name, so the previous backup keeps reading the version it named.
+        written = await bounded(self.settings.secret_concurrency, plan.secrets.items(),
+                                lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
+        versions = {name: w.version for name, w in zip(plan.secrets, written)}
+        backup = await self._backup(plan, versions) if backup_requested else None
+        await self._write_documents(pk, plan)
+        await self._drop_unreferenced_secrets(pk, lease[0], plan)
         return backup
+
+    async def _drop_unreferenced_secrets(self, pk: tuple[str, str], record: dict, plan: Plan) -> None:
+        """Soft-delete this user's secrets that no live document references any more. The record lists
+        every name an attempt may have written (kept from acquisition until completion), so this costs one
+        delete per dropped name and no listing. It runs under the renewed lease, after the documents: the
+        user's live documents are then exactly this plan's, and vault names are per user, so no other
+        document can reference a name deleted here. Before completion: a failure here fails the attempt,
+        and the retry deletes again (deleting a deleted name is a no-op)."""
+        dropped = sorted(set(record.get("secretNames") or ()) - set(plan.secrets))
+        if dropped:
+            await bounded(self.settings.secret_concurrency, dropped, self.ports.secrets.delete)
+            log.info("secrets dropped tenant=%s user=%s count=%d", path_part(pk[0]), path_part(pk[1]),
+                     len(dropped))
 
     async def _while_leased(self, pk: tuple[str, str], lease: list[dict], work: Awaitable[T]) -> T:
         """Run `work` while renewing the lease every third of its lifetime. A live attempt thus never loses
@@ -225,6 +242,8 @@ class MigrationService:
             "sampleKey": (existing or {}).get("sampleKey", random.random()),  # for the sweep's random sample
             "previous": ({k: existing.get(k) for k in ("status", "migrationId", "completedAt", "rolledBackAt")}
                          if existing else None),
+            # Every vault name this user may hold: the earlier ones (dropped at completion) and this plan's.
+            "secretNames": sorted(set((existing or {}).get("secretNames") or ()) | set(plan.secrets)),
         }
         try:
             if existing is None:
@@ -235,12 +254,14 @@ class MigrationService:
             self._refuse_if_taken(await self.ports.documents.read(pk, record_id(pk[1])))
             raise errors.in_progress() from None
 
-    async def _backup(self, plan: Plan) -> dict:
+    async def _backup(self, plan: Plan, versions: dict[str, str]) -> dict:
         # Sorted keys: a retry of the same data in another key order (browsers do not promise one) writes
-        # the same bytes, so the write-once backup accepts it.
+        # the same bytes, so the write-once backup accepts it. Unchanged secrets keep their version, so a
+        # retry names the same versions too.
         body = json.dumps({"format": BACKUP_FORMAT, "tenantId": plan.tenant, "userId": plan.user,
                            "migrationId": plan.migration_id, "keys": len(plan.backup_values),
-                           "localStorage": plan.backup_values},
+                           "localStorage": plan.backup_values,
+                           "secretRefs": backup_format.key_refs(plan.documents), "secretVersions": versions},
                           ensure_ascii=True, separators=(",", ":"), sort_keys=True).encode("ascii")
         sha = hashlib.sha256(body).hexdigest()
         stem = f"{path_part(plan.tenant)}/{path_part(plan.user)}/{plan.migration_id}"
@@ -263,7 +284,7 @@ class MigrationService:
         done = {**{k: v for k, v in record.items() if not k.startswith("_")},
                 "status": "completed", "completedAt": iso(self.clock()), "leaseOwner": None,
                 "leaseExpiresAt": None, "summary": plan.summary, "manifest": plan.counts,
-                "backup": result["backup"],
+                "backup": result["backup"], "secretNames": sorted(plan.secrets),
                 "durationMs": result["duration_ms"], "migratedRecords": plan.migrated_records,
                 "documentCount": len(plan.documents), "warnings": plan.warnings, "warningsTotal": plan.warning_count,
                 "error": None}
@@ -329,6 +350,27 @@ class MigrationService:
         return {"tenant_id": tenant, "user_id": user, "migration_id": record.get("migrationId"),
                 "rollback_data": data, "rollback_reason": "EMERGENCY_ROLLBACK" if rollback else "USER_EXPORT",
                 "created_at": iso(self.clock())}
+
+    async def restore_backup(self, tenant: str, user: str, path: str) -> dict[str, str]:
+        """The localStorage exactly as the backup at `path` (as in a result's `backup.path`) held it: its
+        values, with each secret read at the version the backup names. For ops restoring an earlier state
+        (e.g. into a rollback package). A backup written before `secretRefs` existed names no secrets: its
+        values come back as stored, placeholders included."""
+        name = path.removeprefix(f"{self.settings.backup_container}/")
+        stem = f"{path_part(tenant)}/{path_part(user)}/"
+        data = await self.ports.backups.read(name) if name.startswith(stem) and ".." not in name else None
+        body = json.loads(data) if data else None
+        if not body or (body.get("tenantId"), body.get("userId")) != (tenant, user):
+            raise errors.ServiceError(404, "BACKUP_NOT_FOUND", "No such backup for this user")
+        refs, versions = body.get("secretRefs") or {}, body.get("secretVersions") or {}
+        names = sorted(backup_format.secret_names(refs))
+        values = await bounded(self.settings.secret_concurrency, names,
+                               lambda n: self.ports.secrets.get(n, versions.get(n)))
+        missing = sum(v is None for v in values)
+        if missing:  # deleted since (a later migration dropped them, or an erase): recoverable by ops
+            raise errors.ServiceError(409, "BACKUP_SECRETS_UNAVAILABLE",
+                                      f"{missing} secret(s) this backup names are deleted or gone")
+        return await asyncio.to_thread(backup_format.rebuild, body["localStorage"], refs, dict(zip(names, values)))
 
     async def _mark_rolled_back(self, pk: tuple[str, str], record: dict) -> None:
         rolled = {**{k: v for k, v in record.items() if not k.startswith("_")}, "status": "rolled_back",

@@ -126,6 +126,14 @@ class BlobBackupStore:
         except HttpResponseError as e:
             raise scrubbed(e, "blob list") from None
 
+    async def delete(self, path: str) -> bool:
+        """Deletes the blob (and its snapshots). With blob soft delete on (the Bicep sets 7 days) it stays
+        recoverable for that long. A retry after a lost answer finds nothing and says False."""
+        async def gone(blob: Any) -> bool:
+            await blob.delete_blob(delete_snapshots="include")
+            return True
+        return bool(await self._if_exists(path, "delete", gone))
+
     async def health(self) -> None:
         container = await self._ensure()
         try:

@@ -23,8 +23,10 @@ from azure.core.pipeline.transport import AioHttpTransport
 from azure.keyvault.secrets.aio import SecretClient
 
 from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with_retries
+from shared.ports import SecretVersion
 
 NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+VERSION_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 MAX_VALUE_BYTES = 25 * 1024  # Key Vault's limit for a secret value
 CONTENT_TYPE = "text/plain"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -89,29 +91,33 @@ class KeyVaultSecretStore:
     async def _call(self, what: str, op):
         return await with_retries(f"keyvault {what}", op, self._retry)
 
-    async def _get_once(self, name: str) -> str | None:
+    async def _get_once(self, name: str, version: str | None = None) -> tuple[str | None, str | None]:
         try:
-            return (await self._client.get_secret(name)).value
+            secret = await self._client.get_secret(name, version)
         except ResourceNotFoundError:
-            return None  # never set, or soft-deleted (Key Vault answers 404 for both)
+            return None, None  # never set, soft-deleted, or no such version (Key Vault answers 404 for all)
+        return secret.value, secret.properties.version
 
-    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
+    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> SecretVersion:
         check_name(name)
         if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
             raise ValueError(f"secret value must be a string of at most {MAX_VALUE_BYTES} bytes")
         changed = False
+        version: str | None = None
 
         async def one_round() -> None:
             # Read, compare, write once. Transient failures repeat the whole round, so a write whose answer
             # was lost is found by the next read instead of being written again.
-            nonlocal changed
+            nonlocal changed, version
             for _pass in range(2):  # a second pass only after recovering a soft-deleted name
-                if await self._get_once(name) == value:
+                current, version = await self._get_once(name)
+                if current == value:
                     return
                 before, changed = changed, True  # from here a write may land even if its answer is lost
                 try:
-                    await self._client.set_secret(name, value, tags=dict(tags) if tags else None,
-                                                  content_type=CONTENT_TYPE)
+                    written = await self._client.set_secret(name, value, tags=dict(tags) if tags else None,
+                                                            content_type=CONTENT_TYPE)
+                    version = written.properties.version
                     return
                 except ResourceExistsError as e:
                     changed = before  # refused: nothing was written
@@ -124,14 +130,32 @@ class KeyVaultSecretStore:
             await self._call("set", one_round)
         except HttpResponseError as e:
             raise scrubbed(e, "keyvault set") from None
-        return changed
+        return SecretVersion(version or "", created=changed)
 
-    async def get(self, name: str) -> str | None:
+    async def get(self, name: str, version: str | None = None) -> str | None:
         check_name(name)
+        if version is not None and not VERSION_RE.match(version):
+            raise ValueError("Key Vault secret versions are 32 hexadecimal characters")
         try:
-            return await self._call("get", lambda: self._get_once(name))
+            return (await self._call("get", lambda: self._get_once(name, version)))[0]
         except HttpResponseError as e:
             raise scrubbed(e, "keyvault get") from None
+
+    async def delete(self, name: str) -> bool:
+        """Soft delete (the vault keeps every version for its retention; purge protection forbids purging).
+        The SDK waits until the deletion is complete, so a following `set` recovers instead of colliding."""
+        check_name(name)
+
+        async def once() -> bool:
+            try:
+                await self._client.delete_secret(name, _polling_interval=1)
+                return True
+            except ResourceNotFoundError:
+                return False  # never set, or already deleted (a retry whose first answer was lost)
+        try:
+            return await self._call("delete", once)
+        except HttpResponseError as e:
+            raise scrubbed(e, "keyvault delete") from None
 
     async def health(self) -> None:
         # Any answer from the vault proves reachability and auth; a missing probe secret is the normal case.

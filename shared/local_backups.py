@@ -65,6 +65,21 @@ class LocalBackupStore:
                           if not p.name.startswith(".") and str(p.relative_to(self.root)).startswith(prefix))
         return await asyncio.to_thread(walk)
 
+    async def delete(self, path: str) -> bool:
+        target = self._file(path)
+
+        def remove() -> bool:
+            target.with_name(target.name + ".meta").unlink(missing_ok=True)
+            try:
+                target.unlink()
+                return True
+            except FileNotFoundError:
+                return False
+        try:
+            return await asyncio.to_thread(remove)
+        except OSError as e:
+            raise DependencyUnavailable(f"local backup store unavailable: {e.__class__.__name__}") from e
+
     async def health(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
 

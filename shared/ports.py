@@ -77,13 +77,28 @@ class DocumentStore(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class SecretVersion:
+    version: str   # opaque id of the version now current (Key Vault's version id)
+    created: bool  # False when the value was unchanged and no new version was written
+
+
 @runtime_checkable
 class SecretStore(Protocol):
-    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> bool:
-        """Store `value` under `name`; returns False (and writes no new version) if the value is unchanged
-        (tags alone do not count). Names are [0-9a-zA-Z-]{1,127}; values above 25 KiB are a ValueError."""
+    """Secrets are versioned as in Key Vault: every changed value is a new version, older versions stay
+    readable by id. Delete is soft: the name then reads as missing (every version too) until a later `set`
+    recovers it; the vault purges it after its retention."""
 
-    async def get(self, name: str) -> str | None: ...
+    async def set(self, name: str, value: str, tags: Mapping[str, str] | None = None) -> SecretVersion:
+        """Store `value` under `name` (recovering a soft-deleted name first); writes no new version if the
+        value is unchanged (tags alone do not count). Names are [0-9a-zA-Z-]{1,127}; values above 25 KiB
+        are a ValueError."""
+
+    async def get(self, name: str, version: str | None = None) -> str | None:
+        """The current value, or the given version's; None when missing, deleted or no such version."""
+
+    async def delete(self, name: str) -> bool:
+        """Soft-delete `name`; False when there was nothing live to delete (idempotent)."""
 
     async def health(self) -> None: ...
 
@@ -109,6 +124,9 @@ class BackupStore(Protocol):
         """The blob's size from its properties (no download), or None when it does not exist."""
 
     async def list(self, prefix: str = "") -> list[str]: ...
+
+    async def delete(self, path: str) -> bool:
+        """Remove the backup; False when it did not exist (idempotent)."""
 
     async def health(self) -> None: ...
 

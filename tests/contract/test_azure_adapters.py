@@ -184,10 +184,10 @@ async def test_blob_metadata_must_be_ascii(azure_backups, fresh_tenant):
 # ---- Key Vault ------------------------------------------------------------------------------------
 async def test_unchanged_secret_writes_no_new_version(azure_secrets, emulators):
     name = f"s-{uuid.uuid4().hex}"
-    assert await azure_secrets.set(name, "sk-one", {"tenant": "t1"}) is True
-    assert await azure_secrets.set(name, "sk-one", {"tenant": "t1"}) is False
+    assert (await azure_secrets.set(name, "sk-one", {"tenant": "t1"})).created is True
+    assert (await azure_secrets.set(name, "sk-one", {"tenant": "t1"})).created is False
     assert emulators.keyvault.versions(name) == 1
-    assert await azure_secrets.set(name, "sk-two") is True
+    assert (await azure_secrets.set(name, "sk-two")).created is True
     assert emulators.keyvault.versions(name) == 2
     assert await azure_secrets.get(name) == "sk-two"
     assert await azure_secrets.get(f"missing-{uuid.uuid4().hex}") is None
@@ -199,10 +199,10 @@ async def test_soft_deleted_secret_is_recovered_then_written(azure_secrets, emul
     await azure_secrets.set(name, "v1")
     kv.soft_delete(name)
     assert await azure_secrets.get(name) is None  # Key Vault hides soft-deleted secrets
-    assert await azure_secrets.set(name, "v1") is False  # recovered, value unchanged: no new version
+    assert (await azure_secrets.set(name, "v1")).created is False  # recovered, value unchanged: no new version
     assert not kv.is_deleted(name) and kv.versions(name) == 1
     kv.soft_delete(name)
-    assert await azure_secrets.set(name, "v2") is True  # recovered, then the new value written
+    assert (await azure_secrets.set(name, "v2")).created is True  # recovered, then the new value written
     assert kv.versions(name) == 2 and await azure_secrets.get(name) == "v2"
 
 

@@ -179,11 +179,23 @@ async def test_blob_persistent_faults_end_in_dependency_unavailable(blobs, blob_
 async def test_keyvault_set_survives_transient_faults_with_one_version(azure_secrets, emulators, kind):
     kv, name = emulators.keyvault, f"s-{uuid.uuid4().hex}"
     kv.faults.inject(kind, count=2 if kind != "reset_after" else 1, match=is_put)
-    assert await azure_secrets.set(name, "sk-value") is True
+    assert (await azure_secrets.set(name, "sk-value")).created is True
     assert kv.versions(name) == 1  # a lost answer is read back, not written again
     kv.faults.inject(kind if kind != "reset_after" else "reset", count=2, match=lambda m, p: m == "GET")
     assert await azure_secrets.get(name) == "sk-value"
-    assert await azure_secrets.set(name, "sk-value") is False and kv.versions(name) == 1
+    assert (await azure_secrets.set(name, "sk-value")).created is False and kv.versions(name) == 1
+
+
+@pytest.mark.parametrize("kind", TRANSIENT + ["reset_after"])
+async def test_keyvault_delete_survives_transient_faults(azure_secrets, emulators, kind):
+    kv, name = emulators.keyvault, f"s-{uuid.uuid4().hex}"
+    first = await azure_secrets.set(name, "sk-value")
+    kv.faults.inject(kind, count=2 if kind != "reset_after" else 1, match=lambda m, p: m == "DELETE")
+    # A lost answer (reset_after) is retried and finds nothing live: False, but the name is deleted.
+    assert await azure_secrets.delete(name) is (kind != "reset_after")
+    assert kv.is_deleted(name) and await azure_secrets.get(name) is None
+    assert await azure_secrets.get(name, first.version) is None
+    assert await azure_secrets.delete(name) is False
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "reset"])

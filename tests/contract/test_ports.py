@@ -107,14 +107,67 @@ async def test_secrets_set_get_and_unchanged_values(ports, tenant):
     s = ports.secrets
     name = "ls-" + hashlib.sha256(tenant.encode()).hexdigest()[:40]
     assert await s.get(name) is None
-    assert await s.set(name, "sk-one\ud800", {"source": "test"}) is True
-    assert await s.get(name) == "sk-one\ud800"
-    assert await s.set(name, "sk-one\ud800", {"source": "test"}) is False   # no new version
-    assert await s.set(name, "sk-two") is True and await s.get(name) == "sk-two"
+    first = await s.set(name, "sk-one\ud800", {"source": "test"})
+    assert first.created and await s.get(name) == "sk-one\ud800"
+    again = await s.set(name, "sk-one\ud800", {"source": "test"})
+    assert (again.created, again.version) == (False, first.version)         # no new version
+    second = await s.set(name, "sk-two")
+    assert second.created and second.version != first.version and await s.get(name) == "sk-two"
     with pytest.raises(ValueError):
         await s.set("not_valid!", "x")
     with pytest.raises(ValueError):
         await s.set(name, "x" * 30_000)                                     # Key Vault's 25 KB cap
+
+
+async def test_every_secret_version_stays_readable_by_id(ports, tenant):
+    s = ports.secrets
+    name = "ls-v-" + hashlib.sha256(tenant.encode()).hexdigest()[:40]
+    written = {}
+    for value in ["v1", "v2", "v1", "v3\ud800"]:  # a value that comes back is a new version, as in Key Vault
+        written[(await s.set(name, value)).version] = value
+    assert len(written) == 4
+    for version, value in written.items():
+        assert await s.get(name, version) == value
+    assert await s.get(name) == "v3\ud800"
+    assert await s.get(name, uuid.uuid4().hex) is None                       # no such version
+    for bad in ["../x", "a" * 33, "", "zz" * 16]:
+        with pytest.raises(ValueError):
+            await s.get(name, bad)
+
+
+# (steps, what get answers after them): delete is soft, idempotent, and a later set recovers the name.
+DELETE_CASES = [
+    (["set v1", "delete", "get"], None),
+    (["set v1", "delete", "delete→False", "get"], None),
+    (["delete→False", "get"], None),
+    (["set v1", "delete", "set v1→unchanged", "get"], "v1"),
+    (["set v1", "delete", "set v2→created", "get"], "v2"),
+    (["set v1", "set v2", "delete", "set v1→created", "get"], "v1"),
+]
+
+
+@pytest.mark.parametrize("steps,final", DELETE_CASES)
+async def test_secret_delete_is_soft_idempotent_and_recoverable(ports, tenant, steps, final):
+    s = ports.secrets
+    name = "ls-d-" + uuid.uuid4().hex
+    versions: dict[str, str] = {}
+    for step in steps:
+        op, _, expect = step.partition("→")
+        if op.startswith("set "):
+            value = op.split()[1]
+            written = await s.set(name, value)
+            versions[written.version] = value
+            if expect:
+                assert written.created is (expect == "created"), step
+        elif op == "delete":
+            assert await s.delete(name) is (expect != "False"), step
+            for version in versions:
+                assert await s.get(name, version) is None  # a deleted name hides every version
+        else:
+            assert await s.get(name) == final
+    if final is not None:  # recovered: the earlier versions are readable again (backups name them)
+        for version, value in versions.items():
+            assert await s.get(name, version) == value
 
 
 async def test_backups_are_write_once(ports, tenant):
@@ -129,3 +182,8 @@ async def test_backups_are_write_once(ports, tenant):
     assert await b.read(path) == b'{"a": 1}' and await b.read(f"{tenant}/none.json") is None
     assert await b.size(path) == 8 and await b.size(f"{tenant}/none.json") is None
     assert path in await b.list(f"{tenant}/")
+    assert await b.delete(path) is True
+    assert await b.read(path) is None and await b.size(path) is None and path not in await b.list(f"{tenant}/")
+    assert await b.delete(path) is False                                # idempotent
+    again = await b.write(path, b'{"a": 2}', {})                       # the path is free again
+    assert again.created
