@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from .planner import dumps_value
-from .secret_fields import PLACEHOLDER_PREFIX, ref_names, ref_value
+from .secret_fields import PLACEHOLDER_PREFIX, ref_names, ref_value, restore_text
 
 
 def key_refs(documents: Iterable[dict]) -> dict[str, list[dict]]:
@@ -33,6 +33,8 @@ def key_refs(documents: Iterable[dict]) -> dict[str, list[dict]]:
             parts = sorted(chunks[d["id"]], key=lambda c: c["seq"])
             fields = {**d, **json.loads("".join(p["text"] for p in parts))}
         refs = [{k: v for k, v in r.items() if k != "path"} for r in fields.get("secretRefs") or ()]
+        # Credentials inside chat text are spliced by position: keep which message and field they stand in.
+        refs += [{**r, "text": True} for r in fields.get("contentSecretRefs") or ()]
         if fields.get("rawSecretRefs"):
             refs.append({"raw": list(fields["rawSecretRefs"])})
         if refs:
@@ -63,7 +65,11 @@ def _value(text: str, refs: list[dict], secrets: dict[str, str]) -> str:
         return "".join(secrets[n] for n in raw)
     # Only placeholders this key's own references name are filled, so a user's literal "@keyvault:..."
     # text elsewhere stays as it was.
-    filled = {PLACEHOLDER_PREFIX + r["name"]: r for r in refs}
+    filled = {PLACEHOLDER_PREFIX + r["name"]: r for r in refs if not r.get("text")}
+    in_text: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for r in refs:
+        if r.get("text"):
+            in_text[(r["path"][0], r["path"][1])].append(r)
 
     def walk(v: Any) -> Any:
         if isinstance(v, str) and v in filled:
@@ -73,4 +79,9 @@ def _value(text: str, refs: list[dict], secrets: dict[str, str]) -> str:
         if isinstance(v, list):
             return [walk(x) for x in v]
         return v
-    return dumps_value(walk(json.loads(text)))
+    value = walk(json.loads(text))
+    if in_text:  # a chat session: an array of messages, or an object holding them under `messages`
+        messages = value if isinstance(value, list) else value.get("messages")
+        for (i, field_name), text_refs in in_text.items():
+            messages[i][field_name] = restore_text(messages[i][field_name], text_refs, secrets)
+    return dumps_value(value)
