@@ -133,7 +133,7 @@ var roles = {
 }
 
 // --- identity and monitoring (Azure Verified Modules where they fit, pinned) --------------------------
-module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
+module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.6.0' = {
   name: 'identity'
   params: {
     name: 'id-${resourceToken}'
@@ -143,7 +143,7 @@ module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1
 }
 
 // A plain resource: the AVM workspace module's defaults (e.g. forceCmkForQuery) differ between versions.
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: 'log-${resourceToken}'
   location: location
   tags: tags
@@ -158,7 +158,7 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
-module appInsights 'br/public:avm/res/insights/component:0.6.0' = {
+module appInsights 'br/public:avm/res/insights/component:0.8.0' = {
   name: 'app-insights'
   params: {
     name: 'appi-${resourceToken}'

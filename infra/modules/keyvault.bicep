@@ -34,7 +34,7 @@ param userPrincipalType string = 'User'
 // Key Vault Secrets Officer: get/list/set/delete secrets (the migration writes and rolls back secrets).
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
   name: name
   location: location
   tags: tags

@@ -42,7 +42,7 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
   name: name
   location: location
   tags: tags
@@ -133,7 +133,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 
 // Blob-created events of this account; the subscription to the function's blob extension webhook is in
 // backup-events.bicep (it needs the deployed app's blobs_extension key, so it comes in a second pass).
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: systemTopicName
   location: location
   tags: tags

@@ -265,7 +265,11 @@ def load(path: Path) -> BicepFile:
 
 @lru_cache(maxsize=None)
 def _load(path: Path) -> BicepFile:
-    source = path.read_bytes()
+    return loads(path.read_bytes(), path)
+
+
+def loads(source: bytes, path: Path) -> BicepFile:
+    """A file from its source text (e.g. a mutated copy); `path` places it for module references."""
     tree = parse(source)
     bf = BicepFile(path=path, source=source, tree=tree)
     pending: tree_sitter.Node | None = None
