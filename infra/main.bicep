@@ -61,13 +61,20 @@ param enableBackupEventSubscription bool = false
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
+// Memory and HTTP concurrency per instance are chosen together (tests/infra/test_flex.py holds the budget):
+// MIGRATION_CONCURRENCY migrations hold their parsed payload at once, the other admitted requests their raw body.
 @description('Flex Consumption: memory per instance.')
 @allowed([
   512
   2048
   4096
 ])
-param functionInstanceMemoryMB int = 2048
+param functionInstanceMemoryMB int = 4096
+
+@description('Flex Consumption: concurrent HTTP requests per instance (Python default: 1). Equal to host.json extensions.http.maxConcurrentRequests.')
+@minValue(1)
+@maxValue(1000)
+param functionHttpPerInstanceConcurrency int = 8
 
 @description('Days Log Analytics keeps logs (App Insights data included).')
 @minValue(30)
@@ -75,14 +82,15 @@ param functionInstanceMemoryMB int = 2048
 param logRetentionDays int = 30
 
 // --- app behaviour (app settings; the defaults equal the code defaults in shared/settings.py) ----------
+// The sign-in host differs per cloud (public, US Gov, China): environment() gives it, with a trailing slash.
 @description('AUTH_ISSUER: expected token issuer; {tid} is replaced by the token\'s tenant (multi-tenant app).')
-param authIssuer string = 'https://login.microsoftonline.com/{tid}/v2.0'
+param authIssuer string = '${environment().authentication.loginEndpoint}{tid}/v2.0'
 
 @description('AUTH_AUDIENCE: the API\'s application id URI (audience of the access tokens).')
 param authAudience string = 'api://agent-platform-migration'
 
 @description('AUTH_JWKS_URL: signing keys of the token issuer.')
-param authJwksUrl string = 'https://login.microsoftonline.com/common/discovery/v2.0/keys'
+param authJwksUrl string = '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
 
 @description('AUTH_TENANT_CLAIM: token claim holding the tenant id.')
 param authTenantClaim string = 'tid'
@@ -259,6 +267,7 @@ module functionApp 'modules/functionapp.bicep' = {
     secretConcurrency: secretConcurrency
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
+    httpPerInstanceConcurrency: functionHttpPerInstanceConcurrency
   }
 }
 

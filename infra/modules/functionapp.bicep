@@ -62,7 +62,12 @@ param maximumInstanceCount int = 100
   2048
   4096
 ])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int = 4096
+
+@description('Concurrent HTTP requests routed to one instance; without it Flex sends Python apps one at a time.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 8
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -108,6 +113,11 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
