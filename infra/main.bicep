@@ -76,6 +76,20 @@ param functionInstanceMemoryMB int = 4096
 @maxValue(1000)
 param functionHttpPerInstanceConcurrency int = 8
 
+@description('Network isolation: on puts Cosmos DB, Key Vault and Storage behind private endpoints in a VNet the app integrates with, public network access off; auto turns it on for environments named prod*.')
+@allowed([
+  'auto'
+  'on'
+  'off'
+])
+param networkIsolation string = 'auto'
+
+@description('Network isolation only: address space of the VNet (two /24 subnets are taken from it).')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('E-mail address of the action group that receives the alerts. Empty: the alerts fire without notifying anyone.')
+param alertEmail string = ''
+
 @description('Days Log Analytics keeps logs (App Insights data included).')
 @minValue(30)
 @maxValue(730)
@@ -135,6 +149,9 @@ var cosmosDatabaseName = 'agentplatform'
 var cosmosContainerName = 'userdata'
 var backupContainerName = 'backups'
 var deploymentContainerName = 'app-package'
+
+// Production environments are isolated unless told otherwise (README, "Network isolation").
+var isolated = networkIsolation == 'on' || (networkIsolation == 'auto' && startsWith(toLower(environmentName), 'prod'))
 
 var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -198,6 +215,7 @@ module storage 'modules/storage.bicep' = {
     backupContainerName: backupContainerName
     backupRetentionDays: backupRetentionDays
     systemTopicName: 'evgt-${resourceToken}'
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
@@ -214,6 +232,7 @@ module cosmos 'modules/cosmos.bicep' = {
     containerName: cosmosContainerName
     throughputMode: cosmosThroughputMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
   }
@@ -226,9 +245,23 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     logAnalyticsWorkspaceId: logAnalytics.id
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+  }
+}
+
+module network 'modules/network.bicep' = if (isolated) {
+  name: 'network'
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    cosmosAccountId: cosmos.outputs.resourceId
+    keyVaultId: keyVault.outputs.resourceId
+    storageAccountId: storage.outputs.resourceId
   }
 }
 
@@ -268,6 +301,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     httpPerInstanceConcurrency: functionHttpPerInstanceConcurrency
+    appSubnetId: isolated ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -299,3 +333,4 @@ output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_BACKUP_CONTAINER string = backupContainerName
 output AZURE_BACKUP_SYSTEM_TOPIC_NAME string = storage.outputs.systemTopicName
 output BACKUP_EVENT_SUBSCRIPTION_ENABLED bool = enableBackupEventSubscription
+output NETWORK_ISOLATED bool = isolated

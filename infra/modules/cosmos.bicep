@@ -31,6 +31,9 @@ param identityPrincipalId string
 @description('Optional: principal id of the deploying user, for local runs against Azure. Empty: no assignment.')
 param userPrincipalId string = ''
 
+@description('Network isolation: reachable only through private endpoints (public network access off).')
+param isolated bool = false
+
 // Built-in "Cosmos DB Built-in Data Contributor" (data plane, not an Azure RBAC role).
 var dataContributorRoleId = '00000000-0000-0000-0000-000000000002'
 
@@ -122,7 +125,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: isolated ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -174,6 +177,7 @@ resource userDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssig
 }
 
 output name string = account.name
+output resourceId string = account.id
 output endpoint string = account.properties.documentEndpoint
 output databaseName string = database.name
 output containerName string = container.name

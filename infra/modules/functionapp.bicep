@@ -69,6 +69,9 @@ param instanceMemoryMB int = 4096
 @maxValue(1000)
 param httpPerInstanceConcurrency int = 8
 
+@description('Network isolation: resource id of the VNet subnet the app integrates with (outbound traffic goes through the VNet). Empty: none.')
+param appSubnetId string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -99,6 +102,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -36,6 +36,9 @@ param userPrincipalId string = ''
 ])
 param userPrincipalType string = 'User'
 
+@description('Network isolation: reachable only through private endpoints (public network access off).')
+param isolated bool = false
+
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -58,10 +61,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: isolated ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: isolated ? 'Deny' : 'Allow'
     }
   }
 

@@ -60,36 +60,37 @@ class Types:
         return None if idx is None else self.get(self.types[idx]["body"])
 
 
-def _branches(value: Any) -> list[Any] | None:
+def _branches(value: Any, scope: bm.Scope | None) -> list[Any] | None:
     """The two outcomes of a ternary expression (as values), else None."""
     if isinstance(value, bm.Expr) and value.node is not None:
         node = value.node
         while node.type == "parenthesized_expression" and len(node.named_children) == 1:
             node = node.named_children[0]
         if node.type == "ternary_expression":
-            return [bm.to_value(node.child_by_field_name("consequence")),
-                    bm.to_value(node.child_by_field_name("alternative"))]
+            branches = [bm.to_value(node.child_by_field_name(f)) for f in ("consequence", "alternative")]
+            return [scope.eval(b) for b in branches] if scope else branches
     return None
 
 
 class Checker:
-    def __init__(self, types: Types, report: Report):
+    def __init__(self, types: Types, report: Report, scope: bm.Scope | None = None):
         self.t = types
         self.report = report
+        self.scope = scope
 
     def value(self, value: Any, tdef: dict, where: str) -> None:
-        branches = _branches(value)
+        branches = _branches(value, self.scope)
         if branches is not None:
             for b in branches:
                 self.value(b, tdef, where)
             return
-        if isinstance(value, bm.Expr):
-            return  # computed at deployment: not statically known
+        if isinstance(value, bm.Expr) or value is None:
+            return  # computed at deployment (not statically known), or null (ARM omits the property)
         kind = tdef["$type"]
         getattr(self, "_" + kind, self._other)(value, tdef, where)
 
     def _errors_for(self, value: Any, tdef: dict, where: str) -> list[str]:
-        sub = Checker(self.t, Report())
+        sub = Checker(self.t, Report(), self.scope)
         sub.value(value, tdef, where)
         self.report.keys += sub.report.keys
         return sub.report.problems
@@ -222,7 +223,7 @@ def _similarity(a: str, b: str) -> float:
 def check_file(bf: bm.BicepFile, report: Report | None = None, types: Types | None = None) -> Report:
     report = report or Report()
     types = types or Types(azure_types())
-    scope = bm.Scope(bf, defaults=True)
+    scope = bm.Scope(bf, defaults=True, fold_ternaries=False)
     for res in bf.resources.values():
         where = f"{bf.path.name}:{res.symbol}"
         report.resources += 1
@@ -234,7 +235,7 @@ def check_file(bf: bm.BicepFile, report: Report | None = None, types: Types | No
             continue
         if res.existing:
             continue
-        Checker(types, report).root(scope.eval(res.body), body_type, where)
+        Checker(types, report, scope).root(scope.eval(res.body), body_type, where)
     for mod in bf.modules.values():
         if mod.path.startswith("br/public:"):
             check_avm_call(mod, scope, report)
