@@ -305,6 +305,18 @@ module functionApp 'modules/functionapp.bicep' = {
   }
 }
 
+// --- alerts on the plan's success criteria (modules/alerts.bicep) ----------------------------------------
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: 'alert-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsId: appInsights.outputs.resourceId
+    alertEmail: alertEmail
+  }
+}
+
 // Second pass (after the code is deployed): Event Grid -> record_backup. See modules/backup-events.bicep.
 module backupEvents 'modules/backup-events.bicep' = if (enableBackupEventSubscription) {
   name: 'backup-events'
