@@ -84,8 +84,10 @@ param functionHttpPerInstanceConcurrency int = 8
 ])
 param networkIsolation string = 'auto'
 
-@description('Network isolation only: address space of the VNet (two /24 subnets are taken from it).')
+@description('Network isolation only: address space of the VNet and its two subnets (app integration, private endpoints).')
 param vnetAddressPrefix string = '10.40.0.0/16'
+param vnetAppSubnetPrefix string = '10.40.0.0/24'
+param vnetPrivateEndpointSubnetPrefix string = '10.40.1.0/24'
 
 @description('E-mail address of the action group that receives the alerts. Empty: the alerts fire without notifying anyone.')
 param alertEmail string = ''
@@ -259,6 +261,8 @@ module network 'modules/network.bicep' = if (isolated) {
     location: location
     tags: tags
     addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: vnetAppSubnetPrefix
+    endpointSubnetPrefix: vnetPrivateEndpointSubnetPrefix
     cosmosAccountId: cosmos.outputs.resourceId
     keyVaultId: keyVault.outputs.resourceId
     storageAccountId: storage.outputs.resourceId

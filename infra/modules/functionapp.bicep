@@ -130,6 +130,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
+      http20Enabled: true
       ftpsState: 'Disabled'
       cors: {
         allowedOrigins: corsAllowedOrigins

@@ -8,57 +8,52 @@ param name string
 param location string
 param tags object = {}
 
-@description('Address space of the VNet; the two /24 subnets below come from its first two /24s.')
+@description('Address space of the VNet.')
 param addressPrefix string = '10.40.0.0/16'
+
+@description('Subnet the Function App integrates with (inside addressPrefix; Flex needs at least a /27).')
+param appSubnetPrefix string = '10.40.0.0/24'
+
+@description('Subnet of the private endpoints (inside addressPrefix).')
+param endpointSubnetPrefix string = '10.40.1.0/24'
 
 param cosmosAccountId string
 param keyVaultId string
 param storageAccountId string
 
-var appSubnetPrefix = cidrSubnet(addressPrefix, 24, 0)
-var endpointSubnetPrefix = cidrSubnet(addressPrefix, 24, 1)
-
-// The privatelink zones of each service, per cloud where environment() names the suffix.
+// One private endpoint per (service, sub-resource), each with its own privatelink DNS zone (per cloud where
+// environment() names the suffix).
 var storageSuffix = environment().suffixes.storage
-var zones = {
-  cosmos: 'privatelink.documents.azure.com' // no environment() suffix for Cosmos DB: public cloud
-  vault: 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
-  blob: 'privatelink.blob.${storageSuffix}'
-  queue: 'privatelink.queue.${storageSuffix}'
-  table: 'privatelink.table.${storageSuffix}'
-}
-
-// One private endpoint per (service, sub-resource); `zone` is a key of `zones`.
 var endpoints = [
   {
     name: 'cosmos'
     target: cosmosAccountId
     groupId: 'Sql'
-    zone: 'cosmos'
+    zone: 'privatelink.documents.azure.com' // no environment() suffix for Cosmos DB: public cloud
   }
   {
     name: 'vault'
     target: keyVaultId
     groupId: 'vault'
-    zone: 'vault'
+    zone: 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
   }
   {
     name: 'blob'
     target: storageAccountId
     groupId: 'blob'
-    zone: 'blob'
+    zone: 'privatelink.blob.${storageSuffix}'
   }
   {
     name: 'queue'
     target: storageAccountId
     groupId: 'queue'
-    zone: 'queue'
+    zone: 'privatelink.queue.${storageSuffix}'
   }
   {
     name: 'table'
     target: storageAccountId
     groupId: 'table'
-    zone: 'table'
+    zone: 'privatelink.table.${storageSuffix}'
   }
 ]
 
@@ -98,13 +93,13 @@ resource vnet 'Microsoft.Network/virtualNetworks@2025-09-01' = {
   }
 }
 
-resource dnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [for zone in items(zones): {
-  name: zone.value
+resource dnsZones 'Microsoft.Network/privateDnsZones@2024-06-01' = [for ep in endpoints: {
+  name: ep.zone
   location: 'global'
   tags: tags
 }]
 
-resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [for (zone, i) in items(zones): {
+resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [for (ep, i) in endpoints: {
   parent: dnsZones[i]
   name: vnet.name
   location: 'global'
@@ -145,18 +140,15 @@ resource dnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025
   properties: {
     privateDnsZoneConfigs: [
       {
-        name: ep.zone
+        name: ep.name
         properties: {
-          privateDnsZoneId: resourceId('Microsoft.Network/privateDnsZones', zones[ep.zone])
+          privateDnsZoneId: dnsZones[i].id
         }
       }
     ]
   }
-  dependsOn: [
-    dnsZones
-  ]
 }]
 
 output appSubnetId string = vnet.properties.subnets[0].id
 output vnetId string = vnet.id
-output privateDnsZones array = [for zone in items(zones): zone.value]
+output privateDnsZones array = [for ep in endpoints: ep.zone]

@@ -74,26 +74,24 @@ def _network() -> tuple[bm.BicepFile, bm.Scope]:
 def test_every_service_the_app_reaches_has_a_private_endpoint_and_zone():
     net, scope = _network()
     endpoints = scope.eval(net.variables["endpoints"].value)
-    zones = scope.eval(net.variables["zones"].value)
     by_group = {e["groupId"]: e for e in endpoints}
     # Storage sub-resources the app and the Functions host use, from the identity-based app settings.
     used = {name.split("__")[1].removesuffix("ServiceUri") for name in app_settings()
             if name.endswith("ServiceUri")}
     assert used == {"blob", "queue", "table"}
-    assert used | {"Sql", "vault"} == set(by_group)
-    targets = {e["groupId"]: expr_text(main_file().modules["network"].params[_target_param(e)]) for e in endpoints}
-    assert targets == {"Sql": "cosmos.outputs.resourceId", "vault": "keyVault.outputs.resourceId",
-                       **{g: "storage.outputs.resourceId" for g in used}}
-    for e in endpoints:
-        assert e["zone"] in zones
-    assert zones["cosmos"] == "privatelink.documents.azure.com"
-    assert "vaultcore" in expr_text(zones["vault"]) and "environment().suffixes.keyvaultDns" in expr_text(zones["vault"])
+    assert used | {"Sql", "vault"} == set(by_group) and len(endpoints) == len(by_group)
+    target_param = {"Sql": "cosmosAccountId", "vault": "keyVaultId", **{g: "storageAccountId" for g in used}}
+    passed = main_file().modules["network"].params
+    assert {g: expr_text(passed[target_param[g]]) for g in by_group} == {
+        "Sql": "cosmos.outputs.resourceId", "vault": "keyVault.outputs.resourceId",
+        **{g: "storage.outputs.resourceId" for g in used}}
+    for g, e in by_group.items():
+        assert expr_text(e["target"]) == target_param[g]
+    assert by_group["Sql"]["zone"] == "privatelink.documents.azure.com"
+    assert expr_text(by_group["vault"]["zone"]) == \
+        "privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}"
     for g in used:
-        assert expr_text(zones[g]) == "privatelink." + g + ".${environment().suffixes.storage}"
-
-
-def _target_param(endpoint: dict) -> str:
-    return {"Sql": "cosmosAccountId", "vault": "keyVaultId"}.get(endpoint["groupId"], "storageAccountId")
+        assert expr_text(by_group[g]["zone"]) == "privatelink." + g + ".${environment().suffixes.storage}"
 
 
 def test_app_subnet_is_delegated_to_flex_and_the_app_uses_it():
@@ -117,7 +115,13 @@ def test_private_dns_zones_are_linked_and_endpoints_registered():
     net, _ = _network()
     (links,) = net.resources_of_type("Microsoft.Network/privateDnsZones/virtualNetworkLinks")
     assert links.loop is not None and links.body["properties"]["registrationEnabled"] is False
+    assert expr_text(links.body["parent"]) == "dnsZones[i]"
     (groups,) = net.resources_of_type("Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
-    assert "privateDnsZoneId" in groups.body["properties"]["privateDnsZoneConfigs"][0]["properties"]
+    assert expr_text(groups.body["parent"]) == "privateEndpoints[i]"
+    config = groups.body["properties"]["privateDnsZoneConfigs"][0]["properties"]
+    assert expr_text(config["privateDnsZoneId"]) == "dnsZones[i].id"
+    for res in (links, groups, *net.resources_of_type("Microsoft.Network/privateDnsZones"),
+                *net.resources_of_type("Microsoft.Network/privateEndpoints")):
+        assert res.loop is not None and " in endpoints" in res.loop.text, res.symbol
     (pe,) = net.resources_of_type("Microsoft.Network/privateEndpoints")
     assert expr_text(pe.body["properties"]["subnet"]["id"]) == "vnet.properties.subnets[1].id"
