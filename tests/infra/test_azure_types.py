@@ -49,7 +49,7 @@ def test_type_check_covers_every_resource_and_hundreds_of_keys():
     for path in BICEP_FILES:
         at.check_file(bm.load(path), report)
     assert report.problems == []
-    assert report.resources >= 27 and report.keys >= 340, (report.resources, report.keys)
+    assert report.resources >= 32 and report.keys >= 400, (report.resources, report.keys)
 
 
 def _ga(versions: list[str]) -> list[str]:
@@ -179,6 +179,15 @@ PLANTED = [  # (file, old text, new text, expected problem fragment)
     ("main.bicep", "principalType: 'ServicePrincipal'\n      }", "principalTyp: 'ServicePrincipal'\n      }",
      "no such property"),
     ("main.bicep", "user-assigned-identity:0.6.0", "user-assigned-identity:0.6.9", "no vendored definition"),
+    ("modules/network.bicep", "registrationEnabled: false", "registrationEnable: false", "no such property"),
+    ("modules/network.bicep", "privateEndpointNetworkPolicies: 'Disabled'",
+     "privateEndpointNetworkPolicies: 'Off'", "is not one of"),
+    ("modules/network.bicep", "groupIds: [", "groupId: [", "no such property"),
+    ("modules/alerts.bicep", "timeAggregation: 'Count'", "timeAggregation: 'Cnt'", "is not one of"),
+    ("modules/alerts.bicep", "operator: 'GreaterThan'", "operator: 'Greater'", "is not one of"),
+    ("modules/alerts.bicep", "groupShortName: 'migration'", "groupShortName: 'localstorage-migration'",
+     "longer than"),
+    ("modules/alerts.bicep", "kind: 'LogAlert'", "kind: 'LogAlerts'", "is not one of"),
 ]
 
 
