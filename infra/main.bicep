@@ -61,13 +61,36 @@ param enableBackupEventSubscription bool = false
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
+// Memory and HTTP concurrency per instance are chosen together (tests/infra/test_flex.py holds the budget):
+// MIGRATION_CONCURRENCY migrations hold their parsed payload at once, the other admitted requests their raw body.
 @description('Flex Consumption: memory per instance.')
 @allowed([
   512
   2048
   4096
 ])
-param functionInstanceMemoryMB int = 2048
+param functionInstanceMemoryMB int = 4096
+
+@description('Flex Consumption: concurrent HTTP requests per instance (Python default: 1). Equal to host.json extensions.http.maxConcurrentRequests.')
+@minValue(1)
+@maxValue(1000)
+param functionHttpPerInstanceConcurrency int = 8
+
+@description('Network isolation: on puts Cosmos DB, Key Vault and Storage behind private endpoints in a VNet the app integrates with, public network access off; auto turns it on for environments named prod*.')
+@allowed([
+  'auto'
+  'on'
+  'off'
+])
+param networkIsolation string = 'auto'
+
+@description('Network isolation only: address space of the VNet and its two subnets (app integration, private endpoints).')
+param vnetAddressPrefix string = '10.40.0.0/16'
+param vnetAppSubnetPrefix string = '10.40.0.0/24'
+param vnetPrivateEndpointSubnetPrefix string = '10.40.1.0/24'
+
+@description('E-mail address of the action group that receives the alerts. Empty: the alerts fire without notifying anyone.')
+param alertEmail string = ''
 
 @description('Days Log Analytics keeps logs (App Insights data included).')
 @minValue(30)
@@ -75,14 +98,15 @@ param functionInstanceMemoryMB int = 2048
 param logRetentionDays int = 30
 
 // --- app behaviour (app settings; the defaults equal the code defaults in shared/settings.py) ----------
+// The sign-in host differs per cloud (public, US Gov, China): environment() gives it, with a trailing slash.
 @description('AUTH_ISSUER: expected token issuer; {tid} is replaced by the token\'s tenant (multi-tenant app).')
-param authIssuer string = 'https://login.microsoftonline.com/{tid}/v2.0'
+param authIssuer string = '${environment().authentication.loginEndpoint}{tid}/v2.0'
 
 @description('AUTH_AUDIENCE: the API\'s application id URI (audience of the access tokens).')
 param authAudience string = 'api://agent-platform-migration'
 
 @description('AUTH_JWKS_URL: signing keys of the token issuer.')
-param authJwksUrl string = 'https://login.microsoftonline.com/common/discovery/v2.0/keys'
+param authJwksUrl string = '${environment().authentication.loginEndpoint}common/discovery/v2.0/keys'
 
 @description('AUTH_TENANT_CLAIM: token claim holding the tenant id.')
 param authTenantClaim string = 'tid'
@@ -128,12 +152,15 @@ var cosmosContainerName = 'userdata'
 var backupContainerName = 'backups'
 var deploymentContainerName = 'app-package'
 
+// Production environments are isolated unless told otherwise (README, "Network isolation").
+var isolated = networkIsolation == 'on' || (networkIsolation == 'auto' && startsWith(toLower(environmentName), 'prod'))
+
 var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 // --- identity and monitoring (Azure Verified Modules where they fit, pinned) --------------------------
-module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
+module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.6.0' = {
   name: 'identity'
   params: {
     name: 'id-${resourceToken}'
@@ -143,7 +170,7 @@ module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1
 }
 
 // A plain resource: the AVM workspace module's defaults (e.g. forceCmkForQuery) differ between versions.
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: 'log-${resourceToken}'
   location: location
   tags: tags
@@ -158,7 +185,7 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
-module appInsights 'br/public:avm/res/insights/component:0.6.0' = {
+module appInsights 'br/public:avm/res/insights/component:0.8.0' = {
   name: 'app-insights'
   params: {
     name: 'appi-${resourceToken}'
@@ -190,6 +217,7 @@ module storage 'modules/storage.bicep' = {
     backupContainerName: backupContainerName
     backupRetentionDays: backupRetentionDays
     systemTopicName: 'evgt-${resourceToken}'
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
@@ -206,6 +234,7 @@ module cosmos 'modules/cosmos.bicep' = {
     containerName: cosmosContainerName
     throughputMode: cosmosThroughputMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
   }
@@ -218,9 +247,25 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     logAnalyticsWorkspaceId: logAnalytics.id
+    isolated: isolated
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+  }
+}
+
+module network 'modules/network.bicep' = if (isolated) {
+  name: 'network'
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: vnetAppSubnetPrefix
+    endpointSubnetPrefix: vnetPrivateEndpointSubnetPrefix
+    cosmosAccountId: cosmos.outputs.resourceId
+    keyVaultId: keyVault.outputs.resourceId
+    storageAccountId: storage.outputs.resourceId
   }
 }
 
@@ -259,6 +304,20 @@ module functionApp 'modules/functionapp.bicep' = {
     secretConcurrency: secretConcurrency
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
+    httpPerInstanceConcurrency: functionHttpPerInstanceConcurrency
+    appSubnetId: isolated ? network.outputs.appSubnetId : ''
+  }
+}
+
+// --- alerts on the plan's success criteria (modules/alerts.bicep) ----------------------------------------
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: 'alert-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsId: appInsights.outputs.resourceId
+    alertEmail: alertEmail
   }
 }
 
@@ -290,3 +349,4 @@ output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_BACKUP_CONTAINER string = backupContainerName
 output AZURE_BACKUP_SYSTEM_TOPIC_NAME string = storage.outputs.systemTopicName
 output BACKUP_EVENT_SUBSCRIPTION_ENABLED bool = enableBackupEventSubscription
+output NETWORK_ISOLATED bool = isolated

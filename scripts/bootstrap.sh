@@ -24,4 +24,5 @@ if [ "${2:-}" = "--test-tools" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
   fi
+  bash scripts/install-checkov.sh
 fi

@@ -62,9 +62,17 @@ param maximumInstanceCount int = 100
   2048
   4096
 ])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int = 4096
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+@description('Concurrent HTTP requests routed to one instance; without it Flex sends Python apps one at a time.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 8
+
+@description('Network isolation: resource id of the VNet subnet the app integrates with (outbound traffic goes through the VNet). Empty: none.')
+param appSubnetId string = ''
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -78,7 +86,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, {
@@ -94,6 +102,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     functionAppConfig: {
       deployment: {
         storage: {
@@ -108,6 +117,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -116,6 +130,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
+      http20Enabled: true
       ftpsState: 'Disabled'
       cors: {
         allowedOrigins: corsAllowedOrigins

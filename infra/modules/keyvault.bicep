@@ -31,10 +31,13 @@ param userPrincipalId string = ''
 ])
 param userPrincipalType string = 'User'
 
+@description('Network isolation: reachable only through private endpoints (public network access off).')
+param isolated bool = false
+
 // Key Vault Secrets Officer: get/list/set/delete secrets (the migration writes and rolls back secrets).
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
   name: name
   location: location
   tags: tags
@@ -51,10 +54,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: isolated ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: isolated ? 'Deny' : 'Allow'
     }
   }
 }
@@ -94,4 +97,5 @@ resource userSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01'
 }
 
 output name string = vault.name
+output resourceId string = vault.id
 output uri string = vault.properties.vaultUri

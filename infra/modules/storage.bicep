@@ -36,13 +36,16 @@ param userPrincipalId string = ''
 ])
 param userPrincipalType string = 'User'
 
+@description('Network isolation: reachable only through private endpoints (public network access off).')
+param isolated bool = false
+
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
   name: name
   location: location
   tags: tags
@@ -58,10 +61,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: isolated ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: isolated ? 'Deny' : 'Allow'
     }
   }
 
@@ -133,7 +136,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 
 // Blob-created events of this account; the subscription to the function's blob extension webhook is in
 // backup-events.bicep (it needs the deployed app's blobs_extension key, so it comes in a second pass).
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: systemTopicName
   location: location
   tags: tags

@@ -8,8 +8,8 @@ strings) is kept as an `Expr` holding its source text and tree node, so a test c
 
 `Scope` evaluates values the way a deployment would as far as it can statically: identifiers resolve to
 module-call bindings, param defaults (when asked) and vars; member access into resolved objects, string
-interpolation of resolved parts and a few pure functions (string, join, subscriptionResourceId, toLower)
-are computed. What depends on deployment state (resource properties, module outputs) stays an `Expr`.
+interpolation of resolved parts, comparisons and boolean operators, ternaries with a known condition and a
+few pure functions (string, join, subscriptionResourceId, toLower, startsWith, empty) are computed. What depends on deployment state (resource properties, module outputs) stays an `Expr`.
 """
 from __future__ import annotations
 
@@ -265,7 +265,11 @@ def load(path: Path) -> BicepFile:
 
 @lru_cache(maxsize=None)
 def _load(path: Path) -> BicepFile:
-    source = path.read_bytes()
+    return loads(path.read_bytes(), path)
+
+
+def loads(source: bytes, path: Path) -> BicepFile:
+    """A file from its source text (e.g. a mutated copy); `path` places it for module references."""
     tree = parse(source)
     bf = BicepFile(path=path, source=source, tree=tree)
     pending: tree_sitter.Node | None = None
@@ -303,7 +307,8 @@ def _load(path: Path) -> BicepFile:
                 if c.type == "identifier" and c.prev_sibling is not None and c.prev_sibling.type in ("for", "(", ","):
                     bf.loop_variables.add(c.text.decode())
                 if c.type in ("for_loop_parameters", "loop_parameters"):
-                    bf.loop_variables.update(i.text.decode() for i in _named(c) if i.type == "identifier")
+                    bf.loop_variables.update(i.text.decode() for i in _named(c)
+                                             if i.type in ("identifier", "loop_variable", "loop_enumerator"))
     return bf
 
 
@@ -373,7 +378,8 @@ def declaration_symbol(decl: tree_sitter.Node) -> str:
 # evaluation
 # ----------------------------------------------------------------------------------------------------------
 
-_PURE_FUNCTIONS = {"string", "join", "subscriptionResourceId", "toLower", "toUpper", "concat"}
+_PURE_FUNCTIONS = {"string", "join", "subscriptionResourceId", "toLower", "toUpper", "concat", "startsWith",
+                   "empty"}
 
 
 @dataclass
@@ -384,6 +390,7 @@ class Scope:
     file: BicepFile
     bindings: dict[str, Any] = field(default_factory=dict)
     defaults: bool = True
+    fold_ternaries: bool = True  # False: a ternary stays an Expr, so a checker can see both branches
     _stack: set[str] = field(default_factory=set)
 
     def eval(self, value: Any) -> Any:
@@ -417,7 +424,28 @@ class Scope:
             return original
         if t == "call_expression":
             return self._call(node, original)
+        if t == "binary_expression":
+            return self._binary(node, original)
+        if t == "unary_expression" and node.children[0].type == "!":
+            value = self._eval_node(_named(node)[0], original)
+            return (not value) if isinstance(value, bool) else original
+        if t == "ternary_expression" and self.fold_ternaries:
+            cond = self._eval_node(node.child_by_field_name("condition"), original)
+            if isinstance(cond, bool):
+                branch = node.child_by_field_name("consequence" if cond else "alternative")
+                return self._eval_node(branch, to_value(branch))
         return original
+
+    _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "=~": lambda a, b: a.lower() == b.lower(),
+            "&&": lambda a, b: a and b, "||": lambda a, b: a or b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+    def _binary(self, node: tree_sitter.Node, original: Any) -> Any:
+        left, op, right = node.children[0], node.children[1].type, node.children[2]
+        a, b = self._eval_node(left, to_value(left)), self._eval_node(right, to_value(right))
+        if op not in self._OPS or isinstance(a, Expr) or isinstance(b, Expr):
+            return original
+        return self._OPS[op](a, b)
 
     def _identifier(self, name: str, original: Any) -> Any:
         if name in self._stack:
@@ -485,6 +513,10 @@ class Scope:
             return args[0].lower()
         if fn == "toUpper" and len(args) == 1 and isinstance(args[0], str):
             return args[0].upper()
+        if fn == "startsWith" and len(args) == 2 and all(isinstance(a, str) for a in args):
+            return args[0].lower().startswith(args[1].lower())  # Bicep's startsWith ignores case
+        if fn == "empty" and len(args) == 1 and isinstance(args[0], (str, list, dict)):
+            return not args[0]
         if fn == "subscriptionResourceId" and len(args) == 2:
             return f"/subscriptions/{{subscriptionId}}/providers/{args[0]}/{args[1]}"
         return original

@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:  # the project's `shared` package (not the ../shar
 from shared import cosmos_layout  # noqa: E402
 from shared.settings import Settings, setting_names  # noqa: E402
 
+from . import arm_types  # noqa: E402
 from . import bicep_model as bm  # noqa: E402
 
 INFRA = ROOT / "infra"
@@ -86,22 +87,10 @@ ALLOWED_SECRET_USES = {
     ("main.bicep", "functionApp", ("params", "applicationInsightsConnectionString")),
 }
 
-# Azure Verified Modules: the outputs and params this repo uses, as read in the module sources.
-AVM = {
-    "avm/res/managed-identity/user-assigned-identity": {
-        "outputs": {"name", "resourceId", "principalId", "clientId", "resourceGroupName", "location"},
-        "params": {"name", "location", "tags", "lock", "roleAssignments", "federatedIdentityCredentials",
-                   "enableTelemetry"},
-    },
-    "avm/res/insights/component": {
-        "outputs": {"name", "resourceId", "resourceGroupName", "applicationId", "location",
-                    "instrumentationKey", "connectionString"},
-        "params": {"name", "location", "tags", "kind", "applicationType", "workspaceResourceId",
-                   "disableLocalAuth", "disableIpMasking", "roleAssignments", "retentionInDays",
-                   "samplingPercentage", "publicNetworkAccessForIngestion", "publicNetworkAccessForQuery",
-                   "diagnosticSettings", "lock", "enableTelemetry"},
-    },
-}
+# Azure Verified Modules: params and outputs from each module version's published main.json (vendored by
+# scripts/refresh-infra-types.sh; tests/infra/test_azure_types.py checks the values passed).
+AVM = {ref.rpartition(":")[0]: {"outputs": set(m["outputs"]), "params": set(m["parameters"])}
+       for ref, m in arm_types.avm_modules()["modules"].items()}
 
 ROLE = {  # built-in role definition ids
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
@@ -321,7 +310,7 @@ def test_module_calls_pass_required_and_known_params(path: Path):
             m = re.fullmatch(r"br/public:(avm/res/[a-z0-9/-]+):(\d+\.\d+\.\d+)", module.path)
             assert m, f"{module.symbol}: registry modules must be AVM with a pinned x.y.z version: {module.path}"
             known = AVM.get(m.group(1))
-            assert known, f"{module.symbol}: {m.group(1)} is not in the AVM table of this test (add its params/outputs)"
+            assert known, f"{module.symbol}: {m.group(1)} is not vendored (run scripts/refresh-infra-types.sh)"
             unknown = set(module.params) - known["params"]
             assert not unknown, f"{module.symbol}: params not in {m.group(1)}: {sorted(unknown)}"
             continue
