@@ -23,6 +23,7 @@ SCHEMA_VERSION = 1
 # Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
 # walks of such values would hit Python's recursion limit. Real configs nest a handful of levels.
 MAX_VALUE_DEPTH = 64
+_PARSE_DEPTH = 500  # below Python 3.11's json recursion ceiling, so every interpreter parses the same texts
 _PAYLOAD_FIELDS = ("data", "content", "raw", "value", "keys", "secretRefs")
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
               "quarantine", "chunk", "manifest")
@@ -57,8 +58,29 @@ def _finite_int(text: str) -> int:
     return value
 
 
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Bracket nesting outside strings, without parsing (linear, no recursion)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def parse_json(text: str) -> tuple[bool, Any]:
     """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None)."""
+    # json's recursion ceiling differs by interpreter (Python 3.11 stops near 1,000 levels, 3.13 goes deeper):
+    # past _PARSE_DEPTH every interpreter answers "not JSON", so a value's fate does not depend on the runtime.
+    if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
+        return False, None
     try:
         return True, json.loads(text, parse_constant=_reject_constant, parse_float=_finite,
                                 parse_int=_finite_int)
