@@ -35,7 +35,8 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
 
 def validation_code(events: list[dict[str, Any]]) -> str | None:
     for e in events:
-        code = (e.get("data") or {}).get("validationCode") if e["eventType"] == VALIDATION else None
+        data = e.get("data")
+        code = data.get("validationCode") if e["eventType"] == VALIDATION and isinstance(data, dict) else None
         if isinstance(code, str) and code:
             return code
     return None

@@ -50,9 +50,15 @@ def load_local_settings(root: Path = PROJECT_ROOT) -> Path | None:
     for name in ("local.settings.json", "local.settings.sample.json"):
         path = root / name
         if path.exists():
-            values = json.loads(path.read_text()).get("Values", {})
-            for key, value in values.items():
+            settings = json.loads(path.read_text())
+            for key, value in settings.get("Values", {}).items():
                 os.environ.setdefault(key, str(value))
+            # Core Tools takes CORS and the port from "Host" (it ignores CORS_ALLOWED_ORIGINS): the same here.
+            host = settings.get("Host", {})
+            if host.get("CORS"):
+                os.environ.setdefault("CORS_ALLOWED_ORIGINS", str(host["CORS"]))
+            if host.get("LocalHttpPort"):
+                os.environ.setdefault("DEVHOST_PORT", str(host["LocalHttpPort"]))
             reset_settings()
             return path
     return None
@@ -322,7 +328,7 @@ class _TimerInfo:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=int, default=None, help="default: Host.LocalHttpPort, else 7071")
     parser.add_argument("--app", default="function_app", help="module that defines `app`")
     parser.add_argument("--blob-source", choices=["poll", "eventgrid"], default=os.environ.get(
         "DEVHOST_BLOB_SOURCE", "poll"), help="poll the container, or wait for Event Grid events on the webhook")
@@ -331,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
                         stream=sys.stdout)
     logs.install()
     source = load_local_settings()
+    args.port = args.port or int(os.environ.get("DEVHOST_PORT", "7071"))
     sys.path.insert(0, str(PROJECT_ROOT))
     app = importlib.import_module(args.app).app
     host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
