@@ -395,6 +395,8 @@ def test_blob_webhook_handshake_then_blob_created_runs_record_backup(env, tmp_pa
             assert (status, json.loads(body)["code"]) == (400, "INVALID_EVENT")
         other = eventgrid.blob_created("http://x/devstoreaccount1", "elsewhere", name, size=1)
         assert webhook(host, env, [other])[0] == 202  # another container's blob: not this trigger's
+        for odd in ("../../secrets.sqlite3", "missing.json", "a/../../x"):
+            assert webhook(host, env, [eventgrid.blob_created("http://x", container, odd, size=1)])[0] == 202
         assert backups_recorded(env) == []
         assert webhook(host, env, [event])[0] == 202
         [recorded] = backups_recorded(env)
