@@ -48,7 +48,7 @@ def document() -> dict:
         if request:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[request]}}}
         params = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
-        statuses = set(errors) | ({413, 415} if request else set()) | ({400} if params else set())
+        statuses = set(errors) | ({411, 413, 415} if request else set()) | ({400} if params else set())
         if path not in ("/health",) and not path.endswith("openapi.json"):
             statuses |= {500, 503}  # any route that touches a store
         for status in sorted(statuses):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from itertools import accumulate
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -24,6 +26,7 @@ SCHEMA_VERSION = 1
 # Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
 # walks of such values would hit Python's recursion limit. Real configs nest a handful of levels.
 MAX_VALUE_DEPTH = 64
+_PARSE_DEPTH = 500  # below Python 3.11's json recursion ceiling, so every interpreter parses the same texts
 _PAYLOAD_FIELDS = ("data", "content", "raw", "value", "keys", "secretRefs")
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
               "quarantine", "chunk", "manifest")
@@ -96,11 +99,27 @@ def _loads(text: str, **hooks: Any) -> Any:
     return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_finite_int, **hooks)
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Bracket nesting outside strings, without parsing: strings are cut out and the brackets summed, both at C
+    speed (a Python loop per character cost seconds on a 30 MB value)."""
+    brackets = _BRACKET.findall(_JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
 def parse_json(text: str) -> tuple[bool, Any]:
     """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None).
 
     An object with a duplicate key is not taken as JSON: JSON.parse keeps the last value, but the text still
     holds the first (`{"token":"S","token":""}`), so such a value stays text (exact, and vault-bound)."""
+    # json's recursion ceiling differs by interpreter (Python 3.11 stops near 1,000 levels, 3.13 goes deeper):
+    # past _PARSE_DEPTH every interpreter answers "not JSON", so a value's fate does not depend on the runtime.
+    if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
+        return False, None
     try:
         return True, _loads(text, object_pairs_hook=_unique_pairs)
     except (ValueError, _NotJson, RecursionError):

@@ -4,11 +4,11 @@
 # Azurite trigger the blob function through the local host's watcher.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh requirements-dev.txt --test-tools
+venv=$(bash scripts/bootstrap.sh requirements-dev.txt --test-tools)
 mkdir -p .localdata
 envfile=.localdata/emulators.env
 rm -f "$envfile"
-.venv/bin/python -m tests.support.emulators > "$envfile" &
+"$venv/bin/python" -m tests.support.emulators > "$envfile" &
 emulators=$!
 trap 'kill $emulators 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 150); do
@@ -19,4 +19,4 @@ done
 # shellcheck disable=SC1090
 source "$envfile"
 echo "emulators up; settings in $envfile" >&2
-.venv/bin/python -m shared.devhost "$@"
+"$venv/bin/python" -m shared.devhost "$@"

@@ -2,5 +2,5 @@
 # Install what the tests need (venv, npm emulators, chromium) and run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh requirements-dev.txt --test-tools
-exec .venv/bin/python -m pytest "$@"
+venv=$(bash scripts/bootstrap.sh requirements-dev.txt --test-tools)
+exec "$venv/bin/python" -m pytest "$@"

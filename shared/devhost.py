@@ -1,26 +1,33 @@
 """A small local Functions host, for machines without Functions Core Tools (`func start`).
 
-    python -m shared.devhost [--host 127.0.0.1] [--port 7071] [--app function_app]
+    python -m shared.devhost [--host 127.0.0.1] [--port 7071] [--app function_app] [--blob-source poll|eventgrid]
 
 Like `func start`: reads `local.settings.json` (else `local.settings.sample.json`) `Values` into the
-environment without overriding what is set, serves the app's HTTP functions under host.json's route prefix,
-answers CORS for CORS_ALLOWED_ORIGINS, runs timer functions on their NCRONTAB schedules, runs any
-non-HTTP function on demand (`POST /admin/functions/<name>`, loopback only, as the real host's admin API),
-and calls blob-triggered functions when a new blob lands in their container (polling, like the classic
-blob trigger). One log line per request.
+environment without overriding what is set, serves the app's HTTP functions under host.json's route prefix
+with the real host's request rules (case-insensitive routes, a body only with `Content-Length > 0`, empty query
+values dropped, the host's bare 404), answers CORS for CORS_ALLOWED_ORIGINS, runs timer functions on their
+NCRONTAB schedules, runs any non-HTTP function on demand (`POST /admin/functions/<name>` with the master key in
+`x-functions-key`, as the real host's admin API), and calls blob-triggered functions when a new blob lands:
+by polling their container (`--blob-source poll`, the default) or, like the Event Grid source in Azure, when a
+BlobCreated event is POSTed to `/runtime/webhooks/blobs?functionName=Host.Functions.<name>`
+(`--blob-source eventgrid`; `python -m devtools.blob_relay` sends them). One log line per request, with control
+characters escaped.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import importlib
 import inspect
 import json
 import logging
 import os
 import re
+import secrets
 import sys
 import time
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,8 @@ import azure.functions as func
 from aiohttp import web
 from azure.functions.blob import InputStream
 from croniter import croniter
+
+from devtools import eventgrid
 
 from . import logs
 from .settings import PROJECT_ROOT, get_settings, reset_settings
@@ -41,9 +50,15 @@ def load_local_settings(root: Path = PROJECT_ROOT) -> Path | None:
     for name in ("local.settings.json", "local.settings.sample.json"):
         path = root / name
         if path.exists():
-            values = json.loads(path.read_text()).get("Values", {})
-            for key, value in values.items():
+            settings = json.loads(path.read_text())
+            for key, value in settings.get("Values", {}).items():
                 os.environ.setdefault(key, str(value))
+            # Core Tools takes CORS and the port from "Host" (it ignores CORS_ALLOWED_ORIGINS): the same here.
+            host = settings.get("Host", {})
+            if host.get("CORS"):
+                os.environ.setdefault("CORS_ALLOWED_ORIGINS", str(host["CORS"]))
+            if host.get("LocalHttpPort"):
+                os.environ.setdefault("DEVHOST_PORT", str(host["LocalHttpPort"]))
             reset_settings()
             return path
     return None
@@ -55,8 +70,39 @@ def resolve(text: str) -> str:
 
 
 def _route_regex(route: str) -> re.Pattern:
-    pattern = re.sub(r"\{(\w+)(?::[^}]*)?\??\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", route.strip("/"))
-    return re.compile(f"^{pattern}$")
+    def part(p: str) -> str:
+        param = re.match(r"\{(\w+)", p)
+        return f"(?P<{param.group(1)}>[^/]+)" if param else re.escape(p)
+    pattern = "".join(part(p) for p in re.split(r"(\{\w+(?::[^}]*)?\??\})", route.strip("/")) if p)
+    return re.compile(f"^{pattern}$", re.IGNORECASE)  # the real host's routes ignore case
+
+
+def escape_controls(text: str) -> str:
+    """Control, format and line-separator characters as escapes: a request path cannot forge a log line."""
+    return "".join(c if unicodedata.category(c) not in _UNSAFE else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+_UNSAFE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def query_params(query: Any) -> dict[str, str]:
+    """As the real host: parameters with an empty value are dropped."""
+    return {k: v for k, v in query.items() if v != ""}
+
+
+def master_key(data_dir: Path) -> str:
+    """The local host's master key (`x-functions-key` on the admin API and the blob webhook): FUNCTIONS_MASTER_KEY,
+    else a random key kept in <LOCAL_DATA_DIR>/devhost-master.key (0600), which local tools read."""
+    if os.environ.get("FUNCTIONS_MASTER_KEY"):
+        return os.environ["FUNCTIONS_MASTER_KEY"]
+    path = data_dir / "devhost-master.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 async def _invoke(fn: Any, **kwargs: Any) -> Any:
@@ -65,8 +111,9 @@ async def _invoke(fn: Any, **kwargs: Any) -> Any:
 
 
 class DevHost:
-    def __init__(self, app: func.FunctionApp, route_prefix: str = "api"):
-        self.prefix = route_prefix.strip("/")
+    def __init__(self, app: func.FunctionApp, route_prefix: str = "api", master: str = "",
+                 blob_source: str = "poll"):
+        self.prefix, self.master_key, self.blob_source = route_prefix.strip("/"), master, blob_source
         self.http: list[tuple[re.Pattern, set[str], Any, str]] = []
         self.timers: list[tuple[str, Any, str, str, bool]] = []
         self.blobs: list[tuple[str, Any, str, str]] = []
@@ -101,31 +148,34 @@ class DevHost:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         response = await self._dispatch(request)
-        log.info("%s %s %d %.0fms", request.method, request.path, response.status,
-                 (time.perf_counter() - started) * 1000)
+        log.info("%s %s %d %.0fms", escape_controls(request.method), escape_controls(request.path),
+                 response.status, (time.perf_counter() - started) * 1000)
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         cors = self.cors_headers(request)
         path = request.path.strip("/")
-        if request.method == "POST" and path.startswith("admin/functions/"):
+        if path.lower().startswith("admin/functions/") and request.method == "POST":
             return await self.run_on_demand(request, path.split("/", 2)[2])
-        if not (path == self.prefix or path.startswith(self.prefix + "/")):
-            return web.json_response({"error": "Not found", "code": "NOT_FOUND"}, status=404, headers=cors)
+        if path.lower() == "runtime/webhooks/blobs":
+            return await self.blob_webhook(request)
+        if not (path.lower() == self.prefix.lower() or path.lower().startswith(self.prefix.lower() + "/")):
+            return web.Response(status=404)  # the host's own 404: no body
         sub = path[len(self.prefix):].strip("/")
         matched = [(rx.match(sub), methods, fn) for rx, methods, fn, _ in self.http]
         matched = [(m, methods, fn) for m, methods, fn in matched if m]
         if not matched:
-            return web.json_response({"error": "Not found", "code": "NOT_FOUND"}, status=404, headers=cors)
+            return web.Response(status=404)
         if request.method == "OPTIONS":
             if cors:
                 return web.Response(status=204, headers=cors)
             return web.json_response({"error": "Origin not allowed", "code": "CORS_ORIGIN_NOT_ALLOWED"}, status=403)
         for m, methods, fn in matched:
             if request.method in methods:
-                body = await request.read()
+                # The real host forwards a body only when Content-Length > 0; the function refuses the rest (411).
+                body = await request.read() if (request.content_length or 0) > 0 else b""
                 req = func.HttpRequest(method=request.method, url=str(request.url), headers=dict(request.headers),
-                                       params=dict(request.query), route_params=m.groupdict(), body=body)
+                                       params=query_params(request.query), route_params=m.groupdict(), body=body)
                 resp: func.HttpResponse = await _invoke(fn, req=req)
                 headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-length"}
                 headers.update(cors)
@@ -136,9 +186,22 @@ class DevHost:
         return web.json_response({"error": "Method not allowed", "code": "METHOD_NOT_ALLOWED"}, status=405,
                                  headers={**cors, "Allow": ", ".join(allowed)})
 
-    async def run_on_demand(self, request: web.Request, name: str) -> web.Response:
+    def admin_refusal(self, request: web.Request) -> web.Response | None:
+        """The admin API and webhooks: loopback only, never from a browser page, and only with the master key."""
         if request.remote not in ("127.0.0.1", "::1"):
             return web.json_response({"error": "Forbidden", "code": "FORBIDDEN"}, status=403)
+        if request.headers.get("Origin") or request.headers.get("Sec-Fetch-Site", "none") not in ("none",):
+            return web.json_response({"error": "Cross-origin requests are refused", "code": "CROSS_ORIGIN"},
+                                     status=403)
+        given = request.headers.get("x-functions-key") or request.query.get("code") or ""
+        if not hmac.compare_digest(given.encode(), self.master_key.encode()):
+            return web.json_response({"error": "The master key is required in x-functions-key",
+                                      "code": "UNAUTHORIZED"}, status=401)
+        return None
+
+    async def run_on_demand(self, request: web.Request, name: str) -> web.Response:
+        if (refusal := self.admin_refusal(request)) is not None:
+            return refusal
         if name not in self.others:
             return web.json_response({"error": "No such function", "code": "NOT_FOUND"}, status=404)
         fn, arg, kind = self.others[name]
@@ -146,6 +209,37 @@ class DevHost:
             await _invoke(fn, **{arg: _TimerInfo(past_due=False)})
         else:
             await self.scan_blobs(force=True)
+        return web.Response(status=202)
+
+    async def blob_webhook(self, request: web.Request) -> web.Response:
+        """The blob extension's Event Grid endpoint: the validation handshake, then BlobCreated events."""
+        if request.method != "POST":
+            return web.Response(status=404)
+        if (refusal := self.admin_refusal(request)) is not None:
+            return refusal
+        name = request.query.get("functionName", "").removeprefix("Host.Functions.")
+        targets = [b for b in self.blobs if b[0] == name]
+        if not targets:
+            return web.json_response({"error": "No such blob function", "code": "NOT_FOUND"}, status=404)
+        try:
+            events = eventgrid.parse_events(await request.read())
+        except eventgrid.BadEvent as e:
+            return web.json_response({"error": str(e), "code": "INVALID_EVENT"}, status=400)
+        if request.headers.get("aeg-event-type") == "SubscriptionValidation":
+            code = eventgrid.validation_code(events)
+            if code is None:
+                return web.json_response({"error": "No validation code", "code": "INVALID_EVENT"}, status=400)
+            return web.json_response({"validationResponse": code})
+        _, fn, arg, path = targets[0]
+        container = path.split("/", 1)[0]
+        for blob_name in eventgrid.created_blobs(events, container):
+            try:
+                data = await self._backups().read(blob_name)
+            except ValueError:  # a name the store refuses (e.g. `../`): no such blob for this trigger
+                data = None
+            if data is not None:
+                await self._safe(name, fn, {arg: InputStream(data=data, name=f"{container}/{blob_name}",
+                                                             length=len(data))})
         return web.Response(status=202)
 
     # --- timers ---------------------------------------------------------------------------------------
@@ -206,7 +300,7 @@ class DevHost:
     async def start_background(self) -> None:
         for name, fn, arg, schedule, on_startup in self.timers:
             self._tasks.append(asyncio.create_task(self.run_timer(name, fn, arg, schedule, on_startup)))
-        if self.blobs:
+        if self.blobs and self.blob_source == "poll":
             self._tasks.append(asyncio.create_task(self.watch_blobs()))
 
     async def stop_background(self) -> None:
@@ -237,19 +331,22 @@ class _TimerInfo:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--port", type=int, default=None, help="default: Host.LocalHttpPort, else 7071")
     parser.add_argument("--app", default="function_app", help="module that defines `app`")
+    parser.add_argument("--blob-source", choices=["poll", "eventgrid"], default=os.environ.get(
+        "DEVHOST_BLOB_SOURCE", "poll"), help="poll the container, or wait for Event Grid events on the webhook")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stdout)
     logs.install()
     source = load_local_settings()
+    args.port = args.port or int(os.environ.get("DEVHOST_PORT", "7071"))
     sys.path.insert(0, str(PROJECT_ROOT))
     app = importlib.import_module(args.app).app
     host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
     prefix = host_json.get("extensions", {}).get("http", {}).get("routePrefix", "api")
-    host = DevHost(app, prefix)
     s = get_settings()
+    host = DevHost(app, prefix, master_key(Path(s.local_data_dir)), args.blob_source)
     log.info("settings from %s; stores: documents=%s secrets=%s backups=%s; auth=%s",
              source.name if source else "environment", s.document_store, s.secret_store, s.backup_store,
              s.auth_mode)

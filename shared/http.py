@@ -52,9 +52,20 @@ def _no_constants(name: str) -> Any:
     raise _NonFinite()
 
 
+def require_length(headers: Mapping[str, str], body: bytes) -> None:
+    """The Functions host forwards a body only when Content-Length > 0: a chunked (or unsized) body reaches the
+    function empty. Refuse it from the headers, so no host silently turns a sent body into an empty one."""
+    length = headers.get("content-length")
+    if headers.get("transfer-encoding") and length is None:
+        raise HttpError(411, "LENGTH_REQUIRED", "Send the body with a Content-Length header (no chunked encoding)")
+    if length is None and not body:
+        raise HttpError(411, "LENGTH_REQUIRED", "Send the body with a Content-Length header")
+
+
 def parse_json_body(req: func.HttpRequest, *, max_bytes: int, max_depth: int) -> Any:
-    """Strict JSON: size, media type, UTF-8, syntax, duplicate keys, NaN/Infinity, nesting depth."""
+    """Strict JSON: length, size, media type, UTF-8, syntax, duplicate keys, NaN/Infinity, nesting depth."""
     body = req.get_body() or b""
+    require_length(req.headers, body)
     if len(body) > max_bytes:
         raise HttpError(413, "PAYLOAD_TOO_LARGE", "Request body exceeds the size limit", limit_bytes=max_bytes)
     ctype = (req.headers.get("content-type") or "").lower()

@@ -9,7 +9,8 @@ from shared.http import HttpError, parse_json_body
 
 
 def req(body: bytes, ctype="application/json") -> func.HttpRequest:
-    return func.HttpRequest(method="POST", url="http://x/api", headers={"content-type": ctype}, body=body)
+    return func.HttpRequest(method="POST", url="http://x/api", body=body,
+                            headers={"content-type": ctype, "content-length": str(len(body))})
 
 
 def test_lone_surrogate_escapes_are_data():

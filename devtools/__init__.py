@@ -1,0 +1,1 @@
+"""Local development tools (never imported by function_app.py or migration/, never deployed)."""
