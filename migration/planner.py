@@ -453,8 +453,9 @@ def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
     doc = b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None)
     # JSON of an unexpected shape or key gets the same detector as a migrated config: secrets leave by field
     # name and pattern, the rest stays readable. Anything else is text: pattern-scanned, vaulted whole.
-    # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces.
-    ok, parsed = parse_json(b.text) if reason not in _KEPT_WHOLE else (False, None)
+    # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces;
+    # so does a config family's (its endpoints are secrets too, wherever they sit in an odd shape).
+    ok, parsed = parse_json(b.text) if reason not in _KEPT_WHOLE and not sensitive else (False, None)
     if ok and isinstance(parsed, (dict, list)) and not deeper_than(parsed, MAX_VALUE_DEPTH):
         value, refs = b.extract(parsed, by_pattern=True)
         if refs and len(refs) <= MAX_QUARANTINE_SECRETS:
