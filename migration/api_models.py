@@ -172,9 +172,12 @@ class ValidationReport(BaseModel):
     model_config = ConfigDict(extra="allow")
     success: bool
     checks_performed: list[str]
-    issues_found: list[ValidationIssue] = Field(description="the first 500")
+    issues_found: list[ValidationIssue] = Field(
+        description="at most 50 per tenant and 500 in all, the tenants with fewest issues first")
     issue_count: int
     issue_counts: dict[str, int]
+    issue_counts_by_tenant: dict[str, int] = {}
+    issues_listed: int = 0
     users_checked: int
     createdAt: str
 

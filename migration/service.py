@@ -180,7 +180,11 @@ class MigrationService:
         written = await bounded(self.settings.secret_concurrency, plan.secrets.items(),
                                 lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
         versions = {name: w.version for name, w in zip(plan.secrets, written)}
-        backup = await self._backup(plan, versions) if backup_requested else None
+        try:
+            backup = await self._backup(plan, versions) if backup_requested else None
+        except Exception as e:  # the "backup failure" alert (infra/modules/alerts.bicep) matches this line
+            log.error("backup failed tenant=%s user=%s: %s", path_part(pk[0]), path_part(pk[1]), type(e).__name__)
+            raise
         await self._write_documents(pk, plan)
         await self._drop_unreferenced_secrets(pk, lease[0], plan)
         return backup

@@ -12,10 +12,10 @@ from . import bicep_model as bm
 from .test_bicep import BICEP_FILES, ROOT, app_settings, main_file, module_scope, rel
 
 MIB = 1024 * 1024
-# Peak memory of one migration of the largest accepted body (MAX_BODY_BYTES), in MB. Estimate, to be replaced
-# by the measured worst case: the `heavy` benchmark (5 MB body) peaks at 143 MB RSS in the local host, which
-# idles at 69 MB (VmRSS of `python -m shared.devhost`, 2026-12-02): ~15 MB per body MB, ~475 MB at 32 MiB.
-PEAK_MB_PER_MIGRATION = 475
+# Peak memory of one request of the worst body within the limits, in MB, measured: `python -m bench.run
+# --scenario hostile` (2026-12-02) peaks at 440 MB VmHWM for a 31 MB body at the documents limit, in a local host
+# that idles at 68 MB; 440 - 68 = 372, plus headroom for the worker's own conversion copy of the body.
+PEAK_MB_PER_MIGRATION = 440
 HOST_BASELINE_MB = 220   # the Python worker idle (69 MB measured) + the Functions host process (estimate)
 HEADROOM = 0.9           # never plan past 90 % of the instance: the platform recycles at its limit
 
