@@ -501,7 +501,7 @@ def payload_digest(items: Iterable[tuple[str, str]]) -> tuple[str, dict[str, str
 
 def migration_id_for(tenant: str, user: str, payload_sha: str) -> str:
     """Deterministic: a retry of the same payload is the same migration (same backup path, same ids)."""
-    return "m-" + sha256_text("\x00".join([tenant, user, payload_sha]))[:24]
+    return "m-" + sha256_text(json.dumps([tenant, user, payload_sha]))[:24]  # an injective encoding
 
 
 def plan(tenant: str, user: str, local_storage: dict[str, str], *,

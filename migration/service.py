@@ -48,7 +48,8 @@ def iso(ts: float) -> str:
 
 def path_part(value: str) -> str:
     """Blob/file path component: the id itself when safe, else a stable hash (never `..`, `/`, unicode)."""
-    if _SAFE_PATH.fullmatch(value) and value not in (".", ".."):
+    # `h-…` is the hashed form's own prefix: such an id is hashed too, so no id can pose as another's hash.
+    if _SAFE_PATH.fullmatch(value) and value not in (".", "..") and not value.startswith("h-"):
         return value
     return "h-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

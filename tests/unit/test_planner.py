@@ -166,3 +166,19 @@ def test_credentials_in_urls_flags_and_short_field_names():
     stored = json.dumps(plan.documents) + json.dumps(plan.backup_values)
     assert not any(s in stored for s in ("3f2a9c1d7e6b", "k-123456", "hunter2"))
     assert json.loads(round_trip(plan)["tenant_mcp_servers_t"]) == [server]
+
+
+def test_migration_ids_and_backup_paths_never_collide_across_owners():
+    from hypothesis import given, strategies as st
+    from migration.service import path_part
+
+    # Tenant `a` / user `b\0c` and tenant `a\0b` / user `c`: same payload, different owners, different ids.
+    assert planner.migration_id_for("a", "b\x00c", "p") != planner.migration_id_for("a\x00b", "c", "p")
+    unsafe = "tenant/../x"
+    assert path_part(path_part(unsafe)) != path_part(unsafe)  # an id that reads like a hash is hashed too
+
+    @given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40))
+    def distinct(a: str, b: str) -> None:
+        if a != b:
+            assert path_part(a) != path_part(b)
+    distinct()
