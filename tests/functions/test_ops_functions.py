@@ -230,7 +230,8 @@ async def test_rollback_round_trip(stack):
 @pytest.mark.parametrize("name,method,params", [
     ("tenant_rollback", "POST", {"tenantId": "contoso"}), ("tenant_rollback", "DELETE", {"tenantId": "contoso"}),
     ("tenant_rollout", "PUT", {"tenantId": "contoso"}), ("admin_metrics", "GET", {}),
-    ("admin_validation", "GET", {}), ("admin_sweep", "POST", {}), ("tenants", "GET", {})])
+    ("admin_validation", "GET", {}), ("admin_sweep", "POST", {}), ("tenants", "GET", {}),
+    ("erase_user", "DELETE", {"tenantId": "victim", "userId": "v1"})])
 async def test_ops_routes_need_the_admin_role(stack, name, method, params):
     assert (await migrate(stack, load_fixture("typical", "victim", "v1", sessions=1), "victim", "v1"))[0] == 200
     # A user, and another tenant's own admin (in a multi-tenant app every customer can grant the role).
