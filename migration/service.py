@@ -408,8 +408,16 @@ class MigrationService:
                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "keyCount": keys,
                "recordedAt": iso(self.clock()),
                "verified": content.get("format") == BACKUP_FORMAT and content.get("keys") == keys}
-        seen = await self.ports.documents.read((tenant, user), doc["id"])
-        await self.ports.documents.write_set((tenant, user), [doc])
+        pk = (tenant, user)
+        seen, owner = await asyncio.gather(self.ports.documents.read(pk, doc["id"]),
+                                           self.ports.documents.read(pk, record_id(user)))
+        if owner is None:  # the user was erased (or never took a lease): nothing to record
+            log.warning("backup blob %s has no migration record; ignored", path_part(name))
+            return None
+        await self.ports.documents.write_set(pk, [doc])
+        if await self.ports.backups.size(name) is None:  # erased while we recorded it: leave no trace
+            await self.ports.documents.write_set(pk, [], [doc["id"]])
+            return None
         if not seen:  # triggers may repeat: count each backup once
             await self._count(tenant, {"backups_verified" if doc["verified"] else "backups_unverified": 1})
         return doc

@@ -16,12 +16,13 @@ from shared.http import HttpError
 
 from ..helpers import AUDIENCE, DEV_SECRET, dev_env, free_port, settings_from
 
-NOW = int(time.time())
+def _now() -> int:
+    return int(time.time())  # at each call: a slow suite must not expire tokens minted at import
 
 
 def _claims(**over):
     claims = {"iss": "https://dev.local/contoso/v2.0", "aud": AUDIENCE, "tid": "contoso", "oid": "user-1",
-              "iat": NOW, "exp": NOW + 600}
+              "iat": _now(), "exp": _now() + 600}
     claims.update(over)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -45,7 +46,7 @@ DEV_CASES = {
     "missing": (lambda: None, 401),
     "not bearer": (lambda: "Basic abc", 401),
     "malformed": (lambda: "Bearer not.a.jwt", 401),
-    "expired": (lambda: "Bearer " + jwt.encode(_claims(exp=NOW - 3600), DEV_SECRET, "HS256"), 401),
+    "expired": (lambda: "Bearer " + jwt.encode(_claims(exp=_now() - 3600), DEV_SECRET, "HS256"), 401),
     "wrong audience": (lambda: "Bearer " + jwt.encode(_claims(aud="api://other"), DEV_SECRET, "HS256"), 401),
     "wrong issuer": (lambda: "Bearer " + jwt.encode(_claims(iss="https://evil/contoso/v2.0"), DEV_SECRET, "HS256"),
                      401),
@@ -124,7 +125,7 @@ async def test_entra_mode_validates_against_jwks(tmp_path, jwks_server):
         "HS256 with the public key as secret": jwt.encode(_claims(iss=iss), DEV_SECRET, "HS256",
                                                           headers={"kid": "k1"}),
         "alg none": _none_token(_claims(iss=iss)),
-        "expired": jwt.encode(_claims(iss=iss, exp=NOW - 3600), key, "RS256", headers={"kid": "k1"}),
+        "expired": jwt.encode(_claims(iss=iss, exp=_now() - 3600), key, "RS256", headers={"kid": "k1"}),
         "wrong audience": jwt.encode(_claims(iss=iss, aud="x"), key, "RS256", headers={"kid": "k1"}),
         "wrong issuer": jwt.encode(_claims(iss="https://login.microsoftonline.com/other/v2.0"), key, "RS256",
                                    headers={"kid": "k1"}),
