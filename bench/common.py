@@ -1,8 +1,8 @@
 """What the benchmark scenarios share: the run context, tables, payloads, the local host, latency models.
 
 Benchmarks are not tests: they are run on demand (`python -m bench.run`) and print markdown tables. They reuse
-the test helpers (the local host as a real process, dev tokens, the fixture generator) and the emulator
-launcher from `tests/support`, so a benchmark exercises exactly what the tests exercise.
+the test helpers (the local host as a real process, dev tokens), the dumps of `localstorage_fixtures` and the
+emulator launcher from `tests/support`, so a benchmark exercises exactly what the tests exercise.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from tests.helpers import DevHostProcess, dev_env, load_fixture, settings_from, token
+from localstorage_fixtures import load_fixture
+from tests.helpers import DevHostProcess, dev_env, settings_from, token
 
 MODEL_LATENCY_S = 0.005  # one in-region Cosmos DB / Key Vault / Blob request, as modelled by the benchmarks
 

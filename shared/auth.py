@@ -12,7 +12,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 import jwt
 
@@ -26,7 +26,7 @@ _BAD_ID_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _JWKS_REFETCH_COOLDOWN = 60.0
 
 
-def valid_id(value: object) -> bool:
+def valid_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= _MAX_ID_LEN and not _BAD_ID_CHAR.search(value)
 
 
@@ -84,9 +84,8 @@ class Authenticator:
     def _principal(self, claims: dict) -> Principal:
         tenant = claims.get(self.settings.auth_tenant_claim)
         user = claims.get(self.settings.auth_user_claim)
-        for value in (tenant, user):
-            if not valid_id(value):
-                raise _unauthorized("The token's tenant or user claim is missing or not a valid id")
+        if not (valid_id(tenant) and valid_id(user)):
+            raise _unauthorized("The token's tenant or user claim is missing or not a valid id")
         roles = claims.get("roles") or []
         return Principal(tenant, user, frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list)
                          else frozenset(), claims.get("name") if isinstance(claims.get("name"), str) else None)
@@ -94,7 +93,8 @@ class Authenticator:
     def require_admin(self, principal: Principal) -> None:
         """Operators: the admin role AND a tenant of AUTH_ADMIN_TENANTS. In a multi-tenant Entra app each
         customer's own admin can grant the role in their tenant, so the role alone proves nothing."""
-        if self.settings.auth_admin_role not in principal.roles or principal.tenant_id not in self.settings.admin_tenants:
+        settings = self.settings
+        if settings.auth_admin_role not in principal.roles or principal.tenant_id not in settings.admin_tenants:
             raise HttpError(403, "FORBIDDEN", "This route is for the platform's operators")
 
 

@@ -105,7 +105,7 @@ async def with_retries(what: str, op: Callable[[], Awaitable[T]], policy: RetryP
     for attempt in range(1, policy.attempts + 1):
         try:
             return await op()
-        except Exception as err:  # noqa: BLE001 - classified right here
+        except Exception as err:  # classified right here
             if not is_transient(err, transient):
                 raise
             hinted = retry_after_of(err)

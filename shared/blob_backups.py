@@ -38,7 +38,7 @@ class BlobBackupStore:
 
     @classmethod
     def from_settings(cls, settings, *, retry: RetryPolicy | None = None) -> "BlobBackupStore":
-        options = {"retry_total": 0}  # see module docstring: one retry loop, ours
+        options: dict[str, Any] = {"retry_total": 0}  # see module docstring: one retry loop, ours
         credential = None
         if settings.backup_connection:  # emulators only: UseDevelopmentStorage=true or a full string
             service = BlobServiceClient.from_connection_string(settings.backup_connection, **options)

@@ -119,7 +119,9 @@ class DevHost:
         self.blobs: list[tuple[str, Any, str, str]] = []
         self.others: dict[str, Any] = {}
         for f in app.get_functions():  # may be called once per app object
-            trigger, name, user_fn = f.get_trigger(), f.get_function_name(), f.get_user_function()
+            # Any: which attributes a trigger has follows from its binding name, checked right below.
+            trigger: Any = f.get_trigger()
+            name, user_fn = str(f.get_function_name()), f.get_user_function()
             kind = trigger.get_binding_name()
             if kind == "httpTrigger":
                 methods = {str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"])}
@@ -162,8 +164,7 @@ class DevHost:
         if not (path.lower() == self.prefix.lower() or path.lower().startswith(self.prefix.lower() + "/")):
             return web.Response(status=404)  # the host's own 404: no body
         sub = path[len(self.prefix):].strip("/")
-        matched = [(rx.match(sub), methods, fn) for rx, methods, fn, _ in self.http]
-        matched = [(m, methods, fn) for m, methods, fn in matched if m]
+        matched = [(m, methods, fn) for rx, methods, fn, _ in self.http if (m := rx.match(sub))]
         if not matched:
             return web.Response(status=404)
         if request.method == "OPTIONS":
@@ -258,7 +259,7 @@ class DevHost:
         try:
             await _invoke(fn, **kwargs)
             log.info("function %s ran %.0fms", name, (time.perf_counter() - started) * 1000)
-        except Exception as e:  # a failing background function must not stop the host
+        except Exception as e:  # noqa: BLE001 - a failing background function must not stop the host
             log.error("function %s failed: %s", name, type(e).__name__)
 
     # --- blobs ------------------------------------------------------------------------------------------
@@ -278,10 +279,10 @@ class DevHost:
     async def scan_blobs(self, force: bool = False) -> None:
         try:
             names = await self._backups().list()
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - the watcher polls again on its next tick
             log.warning("blob watcher: %s", type(e).__name__)
             return
-        seen = getattr(self, "_seen", set())
+        seen: set[str] = getattr(self, "_seen", set())
         for blob_name in names:
             if blob_name in seen and not force:
                 continue

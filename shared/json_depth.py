@@ -1,7 +1,7 @@
 """Nesting depth of parsed JSON, checked without recursion (a depth bomb cannot blow the stack)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 
 def deeper_than(value: Any, limit: int) -> bool:
@@ -9,6 +9,7 @@ def deeper_than(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         v, d = stack.pop()
+        children: Iterable[Any]
         if isinstance(v, dict):
             children = v.values()
         elif isinstance(v, list):

@@ -54,7 +54,7 @@ class _NoResendTransport(AioHttpTransport):
     async def open(self):
         await super().open()
         if self.session is not None and hasattr(self.session, "_retry_connection"):
-            self.session._retry_connection = False  # private, hence hasattr: losing it only loses the guard
+            self.session._retry_connection = False  # noqa: SLF001 - private, hence hasattr: losing it only loses the guard
 
 
 def check_name(name: str) -> None:

@@ -3,6 +3,7 @@ log record is redacted before any handler sees it, whatever logger it came from.
 from __future__ import annotations
 
 import logging
+
 from . import secret_patterns
 
 _installed = False
@@ -27,7 +28,7 @@ def install() -> None:
         record = previous(*args, **kwargs)
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not break logging
+        except Exception:  # noqa: BLE001 - a bad format string must not break logging
             message = str(record.msg)
         record.msg, record.args = redact(message), ()
         return record

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from typing import Any, Mapping, Sequence
 
 import orjson
-from typing import Any, Mapping, Sequence
 
 from .ports import Conflict, NotFound, PartitionKey, PreconditionFailed
 from .sqlite_thread import SqliteOnThread
@@ -135,7 +135,8 @@ class SqliteDocumentStore(SqliteOnThread):
             return f"json_extract(body, '$.{name}')"
 
         def q(c: sqlite3.Connection):
-            sql, args = "SELECT body, etag FROM docs WHERE type=?", [doc_type]
+            sql = "SELECT body, etag FROM docs WHERE type=?"
+            args: list[Any] = [doc_type]
             if tenant_id is not None:
                 sql += " AND tenant=?"
                 args.append(tenant_id)

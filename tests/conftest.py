@@ -1,7 +1,9 @@
 """Fixtures shared by every layer. `stack` runs a test once per adapter set: embedded, and the emulators."""
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -36,13 +38,19 @@ def stack_env(request: pytest.FixtureRequest, kind: str, tmp_path, **extra: str)
     return env
 
 
-@pytest_asyncio.fixture(params=STACKS)
-async def stack(request, tmp_path):
-    settings = settings_from(stack_env(request, request.param, tmp_path))
+@contextlib.asynccontextmanager
+async def serving(kind: str, settings: Settings) -> AsyncIterator[Stack]:
+    """The app's services built from `settings` and used by the registered functions, closed afterwards."""
     services = app_services.build(settings)
     app_services.use(services)
     try:
-        yield Stack(request.param, settings, services)
+        yield Stack(kind, settings, services)
     finally:
         app_services.use(None)
         await services.close()
+
+
+@pytest_asyncio.fixture(params=STACKS)
+async def stack(request, tmp_path):
+    async with serving(request.param, settings_from(stack_env(request, request.param, tmp_path))) as s:
+        yield s

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import json
 import os
 import socket
@@ -17,6 +16,7 @@ from typing import Any, Iterator
 
 import azure.functions as func
 
+from localstorage_fixtures import load_fixture as load_fixture  # re-exported: the tests' API
 from shared.auth import mint_dev_token
 from shared.settings import PROJECT_ROOT, Settings
 
@@ -41,30 +41,6 @@ def settings_from(env: dict[str, str]) -> Settings:
 def token(settings: Settings, tenant: str = "contoso", user: str = "user-1", roles: list[str] | None = None,
           ttl: int = 3600) -> str:
     return mint_dev_token(settings, tenant, user, roles=roles, ttl=ttl)
-
-
-@functools.lru_cache(maxsize=None)
-def _generator():
-    spec = importlib.util.spec_from_file_location("fixture_generate", PROJECT_ROOT / "bench/fixtures/generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@functools.lru_cache(maxsize=None)
-def _fixture_json(profile: str, tenant: str, user: str, seed: int) -> str:
-    return json.dumps(_generator().dump(profile, tenant, user, seed))
-
-
-def load_fixture(profile: str = "typical", tenant: str = "contoso", user: str = "user-1", seed: int = 1,
-                 sessions: int | None = None) -> dict:
-    """A fresh copy of a localStorage dump from the shared generator; `sessions` keeps every family but only
-    that many per-id chat sessions (fast, same code paths)."""
-    data = json.loads(_fixture_json(profile, tenant, user, seed))
-    if sessions is None:
-        return data
-    ids = [k for k in data if k.startswith("chat_session_") and not k.endswith("_global")]
-    return {k: v for k, v in data.items() if k not in ids[sessions:]}
 
 
 def json_equal_or_same(original: str, exported: str) -> bool:

@@ -15,7 +15,6 @@ import time
 
 from migration import app_services
 from shared.composition import Ports
-
 from tests.helpers import dev_env, settings_from
 
 from ..common import Context, Counting, Table, mark, ms, payload
@@ -54,7 +53,7 @@ def run(ctx: Context) -> list[Table]:
         rows.append((users, messages, row))
         table.add(*row)
     flat = {}
-    for users, messages, row in rows:
+    for users, _messages, row in rows:
         flat.setdefault(users, set()).add(row[5])
     verdict = all(len(v) == 1 for v in flat.values())
     table.notes += [

@@ -59,7 +59,7 @@ def test_sweep(ctx):
     (table,) = tables(ctx, "sweep")
     assert set(table.column("issues")) == {0}
     by_users: dict = {}
-    for users, docs_read in zip(table.column("K users"), table.column("sweep 1 docs read")):
+    for users, docs_read in zip(table.column("K users"), table.column("sweep 1 docs read"), strict=True):
         by_users.setdefault(users, set()).add(docs_read)
     assert all(len(v) == 1 for v in by_users.values())  # flat in the number of messages
 

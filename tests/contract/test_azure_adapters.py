@@ -219,8 +219,8 @@ async def test_static_token_only_for_a_local_vault(emulator_env):
     remote = KeyVaultSecretStore.from_settings(settings_from(
         emulator_env, KEY_VAULT__vaultUri="https://example-vault.vault.azure.net/", KEY_VAULT_VERIFY_TLS="true"))
     try:
-        assert isinstance(local._credential, _LocalStandInCredential)
-        assert not isinstance(remote._credential, _LocalStandInCredential)
+        assert isinstance(local._credential, _LocalStandInCredential)  # noqa: SLF001 - which credential is private
+        assert not isinstance(remote._credential, _LocalStandInCredential)  # noqa: SLF001
     finally:
         await local.close()
         await remote.close()

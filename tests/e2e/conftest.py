@@ -1,2 +1,2 @@
 """Browser test fixtures (see browser_support.py)."""
-from .browser_support import *  # noqa: F401,F403
+from .browser_support import *  # noqa: F403

@@ -92,7 +92,7 @@ def test_host_crash_between_writes_then_retry_converges(env, tmp_path):
                           "doc_type": "chat_message"}])
     crashing = DevHostProcess({**env, "FAULT_INJECTION": faults}, tmp_path / "crash.log").start()
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(OSError):  # URLError, RemoteDisconnected, ConnectionResetError
             migrate(crashing, env, data)  # the host dies mid-request: no response at all
         assert crashing.wait_exit(10) == 137
     finally:
@@ -143,7 +143,7 @@ def _secrets_of(data: dict) -> list[str]:
 
 def test_no_secret_in_any_file_or_log(host, env, tmp_path):
     payloads = [load_fixture("typical"), load_fixture("heavy", user="user-2", seed=2)]
-    for user, data in zip(("user-1", "user-2"), payloads):
+    for user, data in zip(("user-1", "user-2"), payloads, strict=True):
         assert migrate(host, env, data, user=user)[0] == 200
         http("GET", host.base + "/migration/export", bearer=bearer(env, user=user))
     host.stop()  # flush logs and the WAL
@@ -232,6 +232,7 @@ class EchoHost(DevHostProcess):
         import subprocess
         import sys
         import urllib.request
+
         from shared.settings import PROJECT_ROOT
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         self._log = open(self.log_path, "ab")
@@ -409,6 +410,7 @@ def test_relay_delivers_azurite_blobs_to_the_webhook(emulator_env, tmp_path):
     import subprocess
     import sys
     import uuid
+
     from shared.settings import PROJECT_ROOT
     env = dev_env(tmp_path / "data", BACKUP_STORE="blob", BACKUP_STORAGE=emulator_env["BACKUP_STORAGE"],
                   BACKUP_CONTAINER=f"b{uuid.uuid4().hex[:8]}", DEVHOST_BLOB_SOURCE="eventgrid")

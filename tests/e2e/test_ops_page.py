@@ -7,32 +7,25 @@ the token is refused or the API cannot be reached.
 """
 from __future__ import annotations
 
-import base64
 import functools
 import http.server as http_server
 import json
-import sqlite3
-import struct
 import threading
 import time
-import zlib
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
-from shared.settings import PROJECT_ROOT, Settings
+from shared.settings import PROJECT_ROOT
 
-from .browser_support import CHROMIUM_ARGS
 from ..helpers import DevHostProcess, dev_env, free_port, http, load_fixture, settings_from, token
+from .browser_support import CHROMIUM_ARGS
+from .ops_page_support import ADMIN_ROLE, Page, Seeded, Static, check_png, migrate, sample_pixels
 
 pytestmark = pytest.mark.e2e
 
 CLIENT_DIR = PROJECT_ROOT / "client"
 SCREENSHOT = PROJECT_ROOT / "artifacts" / "screenshots" / "ops-page.png"
-ADMIN_ROLE = ["Migration.Admin"]
-TIMEOUT_MS = 30_000
 
 # (tenant, user); the fifth migrate call meets the injected backup outage: northwind/u1 fails once, then
 # succeeds on retry.
@@ -56,43 +49,16 @@ def ops_browser(chromium_path):  # chromium_path: tests/e2e/browser_support.py (
             browser.close()
 
 
-class _Static(http_server.SimpleHTTPRequestHandler):
-    extensions_map = {**http_server.SimpleHTTPRequestHandler.extensions_map,
-                      ".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
-
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def client_origin():
     server = http_server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_Static, directory=str(CLIENT_DIR)))
+                                             functools.partial(Static, directory=str(CLIENT_DIR)))
     threading.Thread(target=server.serve_forever, name="ops-static", daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
-
-
-class Page:
-    """A page with its console errors and uncaught exceptions."""
-
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
@@ -109,45 +75,6 @@ def open_page(ops_browser):
 
 # --- the seeded host --------------------------------------------------------------------------------------
 
-@dataclass
-class Seeded:
-    host: DevHostProcess
-    env: dict
-    settings: Settings
-    origin: str
-
-    @property
-    def admin(self) -> str:
-        return token(self.settings, "ops", "admin-1", roles=ADMIN_ROLE)
-
-    def get(self, path: str, bearer: str | None = None) -> dict:
-        code, body, _ = http("GET", self.host.base + path, bearer=bearer or self.admin)
-        assert code == 200, body
-        return body
-
-    def status(self, tenant: str, user: str) -> dict:
-        return self.get("/migration/status", token(self.settings, tenant, user))
-
-    def url(self, api: str | None = None, **extra: str) -> str:
-        return f"{self.origin}/ops/index.html?" + urlencode({"api": api or self.host.base, **extra})
-
-    def sign_in(self, page, bearer: str, api: str | None = None) -> None:
-        """The operator's way in: the page, then the token pasted into its sign-in form."""
-        page.goto(self.url(api))
-        page.fill("#cfg-token", bearer)
-        page.click("#btn-connect")
-
-    def sql(self, statement: str, *args) -> list:
-        with sqlite3.connect(Path(self.env["LOCAL_DATA_DIR"]) / "documents.sqlite3", timeout=30) as c:
-            return c.execute(statement, args).fetchall()
-
-
-def _migrate(seeded: Seeded, tenant: str, user: str, data: dict) -> tuple[int, dict]:
-    code, body, _ = http("POST", seeded.host.base + "/migration/migrate-localstorage", {"localStorage_data": data},
-                         bearer=token(seeded.settings, tenant, user))
-    return code, body
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory, client_origin):
     tmp = tmp_path_factory.mktemp("ops-page")
@@ -162,10 +89,10 @@ def seeded(tmp_path_factory, client_origin):
                 data.update(UNKNOWN_KEYS)                            # quarantined: unknown_key
             if (tenant, user) == ("fabrikam", "u2"):
                 data["ai_agents_fabrikam"] = '[{"id": "agent_1", "name": '  # quarantined: invalid_json
-            code, body = _migrate(s, tenant, user, data)
+            code, body = migrate(s, tenant, user, data)
             if (tenant, user) == ("northwind", "u1"):
                 assert (code, body["code"]) == (503, "DEPENDENCY_UNAVAILABLE"), body
-                code, body = _migrate(s, tenant, user, data)
+                code, body = migrate(s, tenant, user, data)
             assert code == 200, body
         # A planted validation fault: one of fabrikam/u2's messages disappears from the store.
         s.sql("DELETE FROM docs WHERE tenant='fabrikam' AND user='u2' AND id = "
@@ -184,52 +111,6 @@ def seeded(tmp_path_factory, client_origin):
         yield s
     finally:
         host.stop()
-
-
-# --- checks on the screenshot -----------------------------------------------------------------------------
-
-def check_png(path: Path) -> tuple[int, int]:
-    """Parse the PNG: signature, chunk CRCs, and IDAT inflating to exactly the size its header promises."""
-    raw = path.read_bytes()
-    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(raw):
-        (length,) = struct.unpack(">I", raw[pos:pos + 4])
-        kind, body = raw[pos + 4:pos + 8], raw[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", raw[pos + 8 + length:pos + 12 + length])
-        assert zlib.crc32(kind + body) == crc, kind
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-        if kind == b"IEND":
-            break
-    width, height, depth, color, _, _, interlace = header
-    assert depth == 8 and color in (2, 6) and interlace == 0
-    channels = 3 if color == 2 else 4
-    assert len(zlib.decompress(idat)) == height * (1 + width * channels)
-    return width, height
-
-
-def sample_pixels(page, path: Path) -> list[list[int]]:
-    """Decode the PNG with the browser's image decoder and sample a 24×24 grid of pixels."""
-    data = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-    return page.evaluate("""async (src) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        const c = document.createElement("canvas");
-        c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const g = c.getContext("2d");
-        g.drawImage(img, 0, 0);
-        const out = [];
-        for (let i = 0; i < 24; i++) for (let j = 0; j < 24; j++) {
-            const x = Math.floor((i + 0.5) * c.width / 24), y = Math.floor((j + 0.5) * c.height / 24);
-            out.push(Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)));
-        }
-        return out;
-    }""", data)
 
 
 # --- the tests --------------------------------------------------------------------------------------------
@@ -290,13 +171,13 @@ def test_ops_page_shows_the_api_figures_and_switches_tenants(open_page, seeded):
     counts = metrics["counts"]
     assert (counts["completions"], counts["failures"]) == (len(USERS), 1)
     assert dict(zip(attr_list(page, "#chart-success svg path.segment", "data-key"),
-                    map(int, attr_list(page, "#chart-success svg path.segment", "data-value")))) == \
+                    map(int, attr_list(page, "#chart-success svg path.segment", "data-value")), strict=True)) == \
         {"completions": counts["completions"], "failures": counts["failures"]}
     for chart, expected in [("chart-records", metrics["records_by_type"]),
                             ("chart-errors", metrics["error_breakdown"]),
                             ("chart-quarantine", metrics["quarantine_breakdown"])]:
         bars = dict(zip(attr_list(page, f"#{chart} svg rect.bar", "data-key"),
-                        map(int, attr_list(page, f"#{chart} svg rect.bar", "data-value"))))
+                        map(int, attr_list(page, f"#{chart} svg rect.bar", "data-value")), strict=True))
         assert bars == {k: v for k, v in expected.items() if v}, chart
     assert metrics["error_breakdown"] == {"DEPENDENCY_UNAVAILABLE": 1}
     assert metrics["quarantine_breakdown"] == {"unknown_key": 2, "invalid_json": 1}
@@ -470,3 +351,34 @@ def test_a_token_in_the_url_is_never_used_and_the_sign_in_stays_in_the_tab(open_
     page.click("#btn-signout")
     assert page.evaluate("sessionStorage.getItem('migrationOps.token')") is None
     assert page.get_attribute("#ops-app", "data-state") == "idle"
+
+
+# Answers the real host gives only under faults (or a proxy in front of it gives), put on the metrics route; the
+# page reads each through its one HTTP client (client/ops/api.js) and says what happened and what to do.
+ODD_ANSWERS = [
+    (503, {"Retry-After": "7"}, json.dumps({"error": "A backing service is unavailable; retry later",
+                                            "code": "DEPENDENCY_UNAVAILABLE"}), "DEPENDENCY_UNAVAILABLE",
+     "Retry after 7 s."),
+    (503, {}, "Service Unavailable", "DEPENDENCY_UNAVAILABLE", "Retry later."),
+    (500, {}, "<html>proxy error</html>", "HTTP_500", ""),
+    (200, {}, "<html>a login page</html>", "BAD_RESPONSE", ""),
+]
+
+
+@pytest.mark.parametrize("status,headers,body,code,detail", ODD_ANSWERS,
+                         ids=["503-retry-after", "503-bare", "500-not-json", "200-not-json"])
+def test_every_odd_answer_is_explained(open_page, seeded, status, headers, body, code, detail):
+    p = open_page()
+    page = p.page
+    cors = {"Access-Control-Allow-Origin": seeded.origin, "Access-Control-Expose-Headers": "Retry-After"}
+    page.route("**/migration/admin/metrics", lambda route: route.fulfill(
+        status=status, headers={**cors, **headers, "Content-Type": "text/plain"}, body=body))
+    seeded.sign_in(page, seeded.admin)
+    page.wait_for_selector("#ops-error", state="visible")
+    error = page.locator("#ops-error")
+    assert (error.get_attribute("data-status"), error.get_attribute("data-code")) == (str(status), code)
+    assert detail in page.inner_text("#ops-error-detail")
+    # The other two calls answered: their parts of the dashboard are shown.
+    page.wait_for_selector('#ops-app[data-state="ready"]')
+    assert page.locator('#tenants-body [data-testid="tenant-row"]').count() > 0
+    assert not [e for e in p.errors if "pageerror" in e]

@@ -26,8 +26,7 @@ from migration import app_services, planner
 from migration.planner import DATA_TYPES
 from migration.service import record_id
 
-from ..helpers import (DevHostProcess, call, dev_env, http, json_equal_or_same, load_fixture, settings_from,
-                       token)
+from ..helpers import DevHostProcess, call, dev_env, http, json_equal_or_same, load_fixture, settings_from, token
 
 pytestmark = pytest.mark.e2e
 
@@ -80,8 +79,8 @@ def test_kill_9_at_random_points_then_retries_converge(tmp_path):
         host = DevHostProcess(env, tmp_path / f"host-{rnd}.log").start()
         answers: dict[str, str] = {}
 
-        def fire() -> None:  # one user after another until the host dies under us
-            for u in users:
+        def fire(users: list[str], host: DevHostProcess, payloads: dict, answers: dict[str, str]) -> None:
+            for u in users:  # one user after another until the host dies under us
                 try:
                     code, _, _ = http("POST", host.base + "/migration/migrate-localstorage",
                                       {"localStorage_data": payloads[u]}, token(settings, user=u), timeout=30)
@@ -90,7 +89,7 @@ def test_kill_9_at_random_points_then_retries_converge(tmp_path):
                     answers[u] = "cut"
                     return
 
-        firing = threading.Thread(target=fire)
+        firing = threading.Thread(target=fire, args=(users, host, payloads, answers))
         firing.start()
         time.sleep(rng.uniform(0.03, 0.35))
         host.proc.kill()  # SIGKILL: no handler, no cleanup, no flush

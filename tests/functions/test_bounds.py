@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from migration import app_services
 
-from ..conftest import STACKS, Stack, stack_env
+from ..conftest import STACKS, serving, stack_env
 from ..helpers import call, load_fixture, settings_from
 from .test_migration_functions import documents, export, migrate, status
 
@@ -20,14 +20,8 @@ LIMITS = {"MAX_ITEMS_PER_KEY": "50", "MAX_DOCUMENTS_PER_MIGRATION": "400", "MAX_
 
 @pytest_asyncio.fixture(params=STACKS)
 async def small(request, tmp_path):
-    settings = settings_from(stack_env(request, request.param, tmp_path, **LIMITS))
-    services = app_services.build(settings)
-    app_services.use(services)
-    try:
-        yield Stack(request.param, settings, services)
-    finally:
-        app_services.use(None)
-        await services.close()
+    async with serving(request.param, settings_from(stack_env(request, request.param, tmp_path, **LIMITS))) as s:
+        yield s
 
 
 # Keys whose items would exceed the share of one key (50): each is kept whole, never exploded, never lost.
@@ -56,7 +50,7 @@ async def test_a_key_over_its_share_is_kept_whole(small, key):
     ({f"chat_session_s{i}": json.dumps([{"content": "x"}] * 40) for i in range(12)}, "TOO_MANY_DOCUMENTS"),
     ({f"unknown_{i}": "v" for i in range(61)}, "TOO_MANY_KEYS"),
     ({"ai_agents_contoso": json.dumps([{"pwd": i} for i in range(41)])}, "TOO_MANY_SECRETS"),
-    ({f"user_llm_configs_contoso": json.dumps([{"apiKey": f"k{i}", "endpoint": f"https://e{i}"}
+    ({"user_llm_configs_contoso": json.dumps([{"apiKey": f"k{i}", "endpoint": f"https://e{i}"}
                                                 for i in range(21)])}, "TOO_MANY_SECRETS"),
 ])
 async def test_a_request_over_a_total_is_413_and_writes_nothing(small, data, code):
@@ -95,7 +89,7 @@ async def test_previews_wait_for_a_migration_slot(tmp_path):
     try:
         svc = services.migration
         running, peak = 0, 0
-        original = svc._plan
+        original = svc._plan  # noqa: SLF001 - counting the plans running at once
 
         def counting_plan(*a, **kw):
             nonlocal running, peak
@@ -107,7 +101,7 @@ async def test_previews_wait_for_a_migration_slot(tmp_path):
                 return original(*a, **kw)
             finally:
                 running -= 1
-        svc._plan = counting_plan
+        svc._plan = counting_plan  # noqa: SLF001
         data = load_fixture("typical", sessions=2)
         results = await asyncio.gather(*(svc.preview("contoso", f"u{i}", data) for i in range(4)),
                                        svc.migrate("contoso", "u9", data))

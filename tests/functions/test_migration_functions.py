@@ -4,9 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-import azure.functions as func
-from azure.functions.blob import InputStream
 import pytest
+from azure.functions.blob import InputStream
 
 from migration.planner import DATA_TYPES
 from migration.service import record_id

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from migration.planner import DATA_TYPES
 from migration.service import record_id
 
 from ..helpers import json_equal_or_same, load_fixture

@@ -3,8 +3,9 @@
 What the Bicep compiler would report from the same data, as far as values are static: the resource type
 exists at its API version; every property set exists in its type, recursively (objects, arrays, unions,
 discriminated objects, dictionaries); none is read-only; required properties are present; literal values
-are of the right kind, in their enum (extensible enums included, as the compiler warns), within length/value bounds and patterns. Expressions are not
-evaluated beyond what bicep_model.Scope resolves; both branches of a ternary are checked.
+are of the right kind, in their enum (extensible enums included, as the compiler warns), within length/value
+bounds and patterns. Expressions are not evaluated beyond what bicep_model.Scope resolves; both branches of a
+ternary are checked.
 
 AVM module calls are checked against the module version's published main.json: parameter names, required
 parameters, allowed values, and object keys of typed parameters.

@@ -9,7 +9,8 @@ strings) is kept as an `Expr` holding its source text and tree node, so a test c
 `Scope` evaluates values the way a deployment would as far as it can statically: identifiers resolve to
 module-call bindings, param defaults (when asked) and vars; member access into resolved objects, string
 interpolation of resolved parts, comparisons and boolean operators, ternaries with a known condition and a
-few pure functions (string, join, subscriptionResourceId, toLower, startsWith, empty) are computed. What depends on deployment state (resource properties, module outputs) stays an `Expr`.
+few pure functions (string, join, subscriptionResourceId, toLower, startsWith, empty) are computed. What depends
+on deployment state (resource properties, module outputs) stays an `Expr`.
 """
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from . import arm_types as at
-from . import bicep_model as bm
+from . import arm_types as at, bicep_model as bm
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -116,7 +115,8 @@ def test_config_file_matches_its_schema(name: str):
 BROKEN_CONFIGS = [  # (file, what, mutate(data)); the schemas accept unknown keys and hosts in places
     ("azure.yaml", "no name", lambda d: d.pop("name")),
     ("azure.yaml", "project not a path", lambda d: d["services"]["api"].__setitem__("project", 3)),
-    ("azure.yaml", "hook event misspelled", lambda d: d["hooks"].__setitem__("postdeplyo", d["hooks"].pop("postdeploy"))),
+    ("azure.yaml", "hook event misspelled",
+     lambda d: d["hooks"].__setitem__("postdeplyo", d["hooks"].pop("postdeploy"))),
     ("azure.yaml", "hook shell", lambda d: d["hooks"]["postdeploy"]["posix"].__setitem__("shell", "zsh")),
     ("azure.yaml", "hook flag type", lambda d: d["hooks"]["postdeploy"]["posix"].__setitem__("continueOnError", "no")),
     ("host.json", "version", lambda d: d.__setitem__("version", "3.0")),

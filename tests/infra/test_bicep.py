@@ -21,8 +21,7 @@ if str(ROOT) not in sys.path:  # the project's `shared` package (not the ../shar
 from shared import cosmos_layout  # noqa: E402
 from shared.settings import Settings, setting_names  # noqa: E402
 
-from . import arm_types  # noqa: E402
-from . import bicep_model as bm  # noqa: E402
+from . import arm_types, bicep_model as bm  # noqa: E402
 
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
@@ -237,7 +236,8 @@ def test_bicep_file_parses_without_syntax_errors(path: Path):
 
 
 BROKEN_SNIPPETS = {
-    "unclosed object": "resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name: 'x'\n  properties: {\n  }\n",
+    "unclosed object":
+        "resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name: 'x'\n  properties: {\n  }\n",
     "missing value": "param location string =\n",
     "unterminated string": "var a = 'abc\n",
     "missing type in resource": "resource sa = {\n  name: 'x'\n}\n",
@@ -290,7 +290,8 @@ def _identifier_problems(bf: bm.BicepFile) -> list[str]:
             is_decorator = parent.parent is not None and parent.parent.type == "decorator"
             known = BICEP_DECORATORS if is_decorator else BICEP_FUNCTIONS
             if name not in known and not (not is_decorator and re.fullmatch(r"list[A-Z]\w*", name)):
-                problems.append(f"{rel(bf.path)}:{line}: unknown {'decorator' if is_decorator else 'function'} {name}()")
+                kind = "decorator" if is_decorator else "function"
+                problems.append(f"{rel(bf.path)}:{line}: unknown {kind} {name}()")
             continue
         if name not in declared:
             problems.append(f"{rel(bf.path)}:{line}: '{name}' is not declared")
@@ -585,10 +586,11 @@ def test_function_app_is_flex_consumption_python_with_the_user_assigned_identity
     assert main.modules["identity"].path.startswith("br/public:avm/res/managed-identity/user-assigned-identity:")
     storage = cfg["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
-    assert storage["authentication"] == {"type": "UserAssignedIdentity",
-                                         "userAssignedIdentityResourceId": bm.Expr("identifier", "identityResourceId", None)}
+    identity = bm.Expr("identifier", "identityResourceId", None)
+    assert storage["authentication"] == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": identity}
     deployed = module_scope("functionApp", defaults=True)
-    deployment_container = deployed.eval(bm.Expr("identifier", "deploymentContainerName", _node("deploymentContainerName")))
+    deployment_container = deployed.eval(
+        bm.Expr("identifier", "deploymentContainerName", _node("deploymentContainerName")))
     storage_scope = module_scope("storage", defaults=True)
     containers = {storage_scope.eval(r.body["name"]) for r in
                   storage_scope.file.resources_of_type("Microsoft.Storage/storageAccounts/blobServices/containers")}
@@ -689,8 +691,10 @@ def test_code_blob_trigger_matches_the_event_subscription_and_connection():
 
 SECRET_FUNCTION = re.compile(r"list[A-Z]\w*|getSecret")  # listKeys, listConnectionStrings, listAccountSas, ...
 SECRET_MEMBER = re.compile(r"(?i).*(keys?|connectionstrings?|secrets?|passwords?|sas|sastoken|credentials?)")
-SECRET_LITERAL = re.compile(r"(?i)AccountKey=|SharedAccessKey=|SharedAccessSignature=|DefaultEndpointsProtocol=|[?&]sig=")
-SECRET_NAME = re.compile(r"(?i)secret|password|connectionstring|connection_string|accountkey|masterkey|primarykey|sas|token|key(?!_?vault)")
+SECRET_LITERAL = re.compile(r"(?i)AccountKey=|SharedAccessKey=|SharedAccessSignature=|DefaultEndpointsProtocol="
+                            r"|[?&]sig=")
+SECRET_NAME = re.compile(r"(?i)secret|password|connectionstring|connection_string|accountkey|masterkey|primarykey"
+                         r"|sas|token|key(?!_?vault)")
 
 
 def _secret_uses(bf: bm.BicepFile) -> list[tuple[tuple[str, str, tuple[str, ...]], str]]:
@@ -699,7 +703,8 @@ def _secret_uses(bf: bm.BicepFile) -> list[tuple[tuple[str, str, tuple[str, ...]
         hit = None
         if node.type == "call_expression":
             callee = node.named_children[0]
-            name = callee.named_children[-1].text.decode() if callee.type == "member_expression" else callee.text.decode()
+            named = callee.named_children[-1] if callee.type == "member_expression" else callee
+            name = named.text.decode()
             if SECRET_FUNCTION.fullmatch(name):
                 hit = f"{name}()"
         elif node.type == "property_identifier" and SECRET_MEMBER.fullmatch(node.text.decode()):
@@ -734,7 +739,8 @@ def test_outputs_are_names_and_endpoints_only(path: Path):
             assert not (node.type == "call_expression" and SECRET_FUNCTION.fullmatch(
                 node.named_children[0].text.decode().split(".")[-1])), f"{out.name}: {node.text.decode()}"
             if node.type == "property_identifier":
-                assert not SECRET_MEMBER.fullmatch(node.text.decode()), f"{rel(path)}: output {out.name}: {out.node.text.decode()}"
+                assert not SECRET_MEMBER.fullmatch(node.text.decode()), \
+                    f"{rel(path)}: output {out.name}: {out.node.text.decode()}"
 
 
 def test_app_settings_hold_no_keys_or_connection_strings():
@@ -768,7 +774,8 @@ def test_local_auth_is_disabled_everywhere():
 
 def _role_assignments(module_symbol: str) -> list[tuple[bm.Resource, dict[str, Any], bm.Scope]]:
     scope = module_scope(module_symbol, defaults=False)
-    return [(r, scope.eval(r.body), scope) for r in scope.file.resources_of_type("Microsoft.Authorization/roleAssignments")]
+    return [(r, scope.eval(r.body), scope)
+            for r in scope.file.resources_of_type("Microsoft.Authorization/roleAssignments")]
 
 
 def _find_role(module_symbol: str, role_id: str, principal: str) -> list[tuple[bm.Resource, dict[str, Any], bm.Scope]]:
@@ -871,7 +878,8 @@ def test_parameters_file_matches_main_bicep():
 
 def test_azure_yaml_declares_the_api_function_service():
     # azure.yaml is a small, flat YAML file; read it by indentation (no YAML library in the dev deps).
-    lines = [ln for ln in (ROOT / "azure.yaml").read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln for ln in (ROOT / "azure.yaml").read_text().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
     tree: dict[str, Any] = {}
     stack: list[tuple[int, dict[str, Any]]] = [(-1, tree)]
     for ln in lines:

@@ -83,25 +83,9 @@ async def test_dev_mode_tokens(tmp_path, case):
 
 @pytest.fixture(scope="module")
 def jwks_server():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update(kid="k1", use="sig", alg="RS256")
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-    port = free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield key, f"http://127.0.0.1:{port}/keys"
-    server.shutdown()
+    server = _RotatingJwks()  # serving k1 only, never rotated here
+    yield server.keys["k1"], server.url
+    server.server.shutdown()
 
 
 def _entra(tmp_path, url):

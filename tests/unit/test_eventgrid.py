@@ -22,7 +22,8 @@ def test_not_an_event_array_is_refused(body):
 
 
 @pytest.mark.parametrize("subject", [None, 5, "", "/blobServices/default/containers/", "/x/containers/c/blobs/n",
-                                     "/blobServices/default/containers/c/blobs/", "/blobServices/default/containers//blobs/n"])
+                                     "/blobServices/default/containers/c/blobs/",
+                                     "/blobServices/default/containers//blobs/n"])
 def test_odd_subjects_name_no_blob(subject):
     assert eventgrid.blob_of(subject) is None
 

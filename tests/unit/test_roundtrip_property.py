@@ -44,8 +44,8 @@ mcp_args = st.lists(st.one_of(st.sampled_from(["-y", "-e", "--token", "run"]), v
 item = st.one_of(st.dictionaries(field_names, json_value, max_size=5),
                  st.fixed_dictionaries({"id": text, "apiKey": text, "env": st.dictionaries(text, text, max_size=3)}),
                  json_value)
-collection = st.one_of(st.lists(item, max_size=4), mcp_args, st.dictionaries(text, st.dictionaries(field_names, json_value,
-                                                                                        max_size=3), max_size=3))
+collection = st.one_of(st.lists(item, max_size=4), mcp_args,
+                       st.dictionaries(text, st.dictionaries(field_names, json_value, max_size=3), max_size=3))
 session = st.one_of(st.lists(message, max_size=5),
                     st.fixed_dictionaries({"messages": st.lists(message, max_size=4)}, optional={"title": text}),
                     st.dictionaries(field_names, json_value, max_size=3))

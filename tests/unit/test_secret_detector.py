@@ -7,13 +7,13 @@ from hypothesis import given, settings, strategies as st
 
 from migration import exporter, planner
 from migration.plaintext_scan import plaintext_paths, suspicious_text
-from migration.secret_fields import (PLACEHOLDER_PREFIX, extract, extract_text, looks_secret, restore_text,
-                                     vault_name)
+from migration.secret_fields import PLACEHOLDER_PREFIX, extract, extract_text, looks_secret, restore_text, vault_name
 from shared import logs, secret_patterns
 
 S = "Zq8sR2vXk9Lm4Tp7Wn3Yb6Hc"  # a credential-looking value the tests plant
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl"
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MaLmN\n-----END RSA PRIVATE KEY-----"
+PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MaLmN\n"
+       "-----END RSA PRIVATE KEY-----")
 
 # Values that must be found in a config-like string wherever they stand (the misses first).
 CREDENTIALS = [
@@ -175,7 +175,8 @@ def test_sweep_scan_finds_plaintext_credentials(data):
 
 @pytest.mark.parametrize("data", [
     {"apiKey": PLACEHOLDER_PREFIX + "ls-" + "0" * 48}, {"maxTokens": 4096}, {"keyboardLayout": "qwerty"},
-    {"id": "550e8400-e29b-41d4-a716-446655440000"}, {"sha": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+    {"id": "550e8400-e29b-41d4-a716-446655440000"},
+    {"sha": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
     {"systemPrompt": "Keep answers under 500 tokens; never ask for a password."},
     {"endpoint": "https://api.openai.com/v1"},
 ])

@@ -7,7 +7,8 @@ the library's own request and response conversion.
 
 A separate process: the library imports function_app itself, and an app object may be indexed only once.
 stdin: [{"function": name, "binding": arg name, "http": {method, url, headers, query, params, body}} |
-        {"function", "binding", "bytes": base64, "metadata": {name: string or JSON object}} | {"function", "binding", "json": text}]
+        {"function", "binding", "bytes": base64, "metadata": {name: string or JSON object}} |
+        {"function", "binding", "json": text}]
 stdout: {"metadata": [{name, function_id, bindings: {name: {type, direction}}, raw_bindings: [dict]}],
          "results": [{"status": "Success"|"Failure", "exception": text, "http": {status, headers, body}}]}
 """
