@@ -307,17 +307,12 @@ class CosmosDocumentStore:
                 raise ValueError(f"unsupported counter field name {name!r}")  # goes into a patch path
         body = self._body(pk, {**base, "id": doc_id})
         mark = uuid.uuid4().hex  # this call's identity: a re-send of it must not count again
+        # The marker takes one operation of a patch; wider updates are one conditional replace instead.
+        update = self._patch_once if len(deltas) < PATCH_LIMIT else self._replace_once
         try:
-            if len(deltas) < PATCH_LIMIT:  # the marker takes one operation
-                if await self._patch_once(pk, body["id"], deltas, mark):
-                    return
-            elif await self._replace_once(pk, body["id"], deltas, mark):
+            if await update(pk, doc_id, deltas, mark) or await self._create_counted(pk, body, deltas, mark):
                 return
-            if await self._create_counted(pk, body, deltas, mark):
-                return
-            # Someone else created it first: add ours to theirs (it exists now).
-            if not (await self._patch_once(pk, body["id"], deltas, mark) if len(deltas) < PATCH_LIMIT
-                    else await self._replace_once(pk, body["id"], deltas, mark)):
+            if not await update(pk, doc_id, deltas, mark):  # someone else created it first: add ours to theirs
                 raise StoreError("cosmos increment failed: the counter document vanished")
         except cx.CosmosHttpResponseError as e:
             raise scrubbed(e, "cosmos increment") from None
