@@ -54,6 +54,7 @@ class MigrationResult(BaseModel):
     ignored: list[KeyReason]
     warnings: list[str] = Field(default=[], description="the first 20 warnings")
     warnings_total: int = Field(default=0, description="how many warnings there were in all")
+    request_charge: float = Field(default=0.0, description="Cosmos DB request units this migration spent")
     backup: BackupRef | None
     duration_ms: int
     completed_at: str | None = None

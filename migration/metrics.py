@@ -66,6 +66,7 @@ def dashboard(tenant_counters: list[dict], day_counters: list[dict]) -> dict:
             "average_migration_time": round(totals["duration_ms_sum"] / completions) if completions else None,
             "p95_migration_time": p95,
             "peak_migration_load": int(max(per_minute.values(), default=0)),
+            "request_charge_per_migration": round(totals["request_charge_sum"] / completions, 2) if completions else None,
         },
         # Hours are UTC, written YYYYMMDDHH.
         "migrations_per_hour": [{"hour": h, "count": int(per_hour[h])} for h in sorted(per_hour)],

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
-from shared import telemetry
+from shared import request_charge, telemetry
+from shared.concurrency import all_or_nothing, bounded
 from shared.composition import Ports
 from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
@@ -56,26 +57,6 @@ def path_part(value: str) -> str:
 
 async def _none() -> None:
     return None
-
-
-async def all_or_nothing(*aws: Awaitable[Any]) -> list[Any]:
-    """Run together; on the first failure cancel the rest and wait for them, so no write outlives a failed
-    attempt (a stray write landing after the retry's clean-up could leave stale documents)."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(a) for a in aws]
-    except BaseExceptionGroup as eg:
-        raise eg.exceptions[0] from None
-    return [t.result() for t in tasks]
-
-
-async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[Any]]) -> list[Any]:
-    sem = asyncio.Semaphore(limit)
-
-    async def one(item: T) -> Any:
-        async with sem:
-            return await fn(item)
-    return await all_or_nothing(*(one(i) for i in items))
 
 
 class MigrationService:
@@ -152,6 +133,7 @@ class MigrationService:
     async def _migrate(self, pk: tuple[str, str], existing: dict | None, data: dict[str, str],
                        backup_requested: bool, started: float) -> dict:
         tenant, user = pk
+        ru = request_charge.start()  # Cosmos RU this attempt spends (its own tasks included)
         plan = await asyncio.to_thread(self._plan, tenant, user, data)
         lease = [await self._acquire(pk, existing, plan)]  # the record, renewed (new etag) while we write
         # A new user is counted whatever becomes of the attempt, alongside the writes (never cancelled by them).
@@ -160,6 +142,7 @@ class MigrationService:
             backup = await self._while_leased(pk, lease, self._write_all(pk, lease, plan, backup_requested))
             result = self._result(plan, backup, started)
             await self._complete(pk, lease[0], plan, result)
+            result["request_charge"] = round(ru.total, 2)
         except Exception as e:
             await self._fail(pk, lease[0], e)
             raise
@@ -167,7 +150,8 @@ class MigrationService:
             await first
         await self._count(tenant, counters.completion(
             plan.summary, result["duration_ms"], backup is not None,
-            [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED]), per_minute=True)
+            [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED])
+            | {"request_charge_sum": result["request_charge"]}, per_minute=True)
         telemetry.migration_finished("completed", result["duration_ms"])
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])

@@ -5,10 +5,8 @@ Rules this adapter keeps, and why:
   `partition_key=` argument alone: the local stand-in ignores that argument and would return every partition.
   On real Cosmos the equalities are harmless (the SDK still routes to one partition). Returned documents are
   filtered once more on the partition fields: a second fence for tenant isolation.
-- `read` is a query on id + partition equalities, not a point read: the stand-in answers a point read of a
-  missing id with 500 (after the SDK has already spent ~0.5 s retrying it), while real Cosmos answers 404. One
-  code path behaves the same on both, at ~2-3 RU instead of 1 on real Cosmos, for the few small documents
-  (migration record, tenant state) that are read by id.
+- `read` is a point read (1 RU for a small document); a missing id is 404 → None. (The local stand-in answers
+  500 there; tests/support/cosmos_standin.js corrects it, so this code does not bend to it.)
 - Documents must carry the partition they are written to (ValueError otherwise): nothing lands in another
   tenant's partition because of a caller's mix-up.
 - Writes that are not idempotent (create, conditional replace) can be applied by the server while the client
@@ -16,20 +14,25 @@ Rules this adapter keeps, and why:
   409/412 we read the stored document back: if it equals what this call sent, the write is ours and succeeded.
   Callers that use create/replace as a lock must therefore put a per-attempt unique value (a lease token) in
   the document; otherwise two identical bodies are indistinguishable, which is harmless for anything else.
-- The stand-in keeps ids unique per tenant only (first key component): the same id in two users' partitions
-  of one tenant collides there (409 on create, upsert overwrites the other user's document). Real Cosmos is
-  unaffected; runs against the stand-in need ids that are unique per tenant.
+- Ids need only be unique per partition on Cosmos. The planner still puts a hash of the user in ids (a
+  longer id, nothing more): the stand-in keeps ids unique per tenant only and lets a patch addressed to one
+  user change another's document with the same id, and a cross-user mix-up is worse than a longer id.
 - Returned documents hold the caller's fields plus `_etag` (Cosmos' other system fields are dropped).
 - `find` filters and sorts only on indexed fields (cosmos_layout.INDEXED_PATHS, ValueError otherwise): real
   Cosmos refuses ORDER BY on a path excluded from the index, and a filter on one scans the container; the
   stand-in ignores indexing, so only this check makes the mistake visible before production.
-- `increment` is a server-side patch (`incr`), exactly once: each patch also sets a fresh marker and is
-  conditioned on the marker not being there yet, so a re-sent patch whose first answer was lost (the SDK re-sends
-  on a dropped connection) answers 412 instead of counting twice.
+- `increment` applies all its fields in ONE atomic operation, exactly once: a single patch of `incr`
+  operations when they fit Cosmos' 10 operations per patch, else a read and an etag-conditional replace
+  (retried on a lost race). Either also sets a fresh `lastIncrementId`, and the patch is conditioned on it not
+  being there yet, so a re-send whose first answer was lost (the SDK re-sends on a dropped connection) is
+  recognised (412 / the marker already stored) instead of counting twice.
+- Every response's `x-ms-request-charge` goes to the current request-charge meter (shared/request_charge.py):
+  what a migration spent, retries and failed calls included (Cosmos bills those too).
 """
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
@@ -39,17 +42,18 @@ from azure.cosmos import PartitionKey as CosmosPartitionKey
 from azure.cosmos import exceptions as cx
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 
+from shared import request_charge
 from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with_retries
+from shared.concurrency import bounded
 from shared.cosmos_layout import (INDEXED_PATHS, INDEXING_POLICY, PARTITION_KEY_KIND, PARTITION_KEY_PATHS,
                                   PARTITION_KEY_VERSION)
 from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
 
 # Id of the last increment applied to a counter document (see `increment`); internal, never returned.
-# Spelled so the stand-in copes: it refuses to patch "_"-prefixed properties ("system"), and it lowercases the
-# whole patch filter predicate, so a camelCase name there would never match.
-OP_MARK = "last_increment_id"
+OP_MARK = "lastIncrementId"
 SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
-PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations (the stand-in does not check)
+PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations
+REPLACE_RACES = 12  # lost etag races an increment retries before giving up (jittered backoff)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_ID = re.compile(r"[/\\?#]")  # Cosmos refuses these in ids
 
@@ -78,6 +82,7 @@ class CosmosDocumentStore:
             "retry_connect": 2,
             "retry_read": 2,
             "retry_backoff_factor": retry.base_delay,
+            "raw_response_hook": request_charge.record,  # every response, retries included
         }
         if not settings.cosmos_verify_tls:
             options["connection_verify"] = False  # the local stand-in's self-signed certificate
@@ -170,9 +175,14 @@ class CosmosDocumentStore:
         return None
 
     async def _read_raw(self, pk: PartitionKey, doc_id: str) -> dict | None:
-        found = self._in_partition(pk, await self._query(
-            "read", f"SELECT * FROM c WHERE {self._PK_SQL} AND c.id = @id",
-            {"@t": pk[0], "@u": pk[1], "@id": doc_id}, pk))
+        ct = await self._ct()
+        try:
+            stored = await self._call("read", lambda: ct.read_item(doc_id, partition_key=list(pk)))
+        except cx.CosmosResourceNotFoundError:
+            return None
+        except cx.CosmosHttpResponseError as e:
+            raise scrubbed(e, "cosmos read") from None
+        found = self._in_partition(pk, [stored])  # the second fence, as for queries
         return found[0] if found else None
 
     # ---- DocumentStore --------------------------------------------------------------------------
@@ -225,32 +235,11 @@ class CosmosDocumentStore:
                 pass  # already gone: deletes are idempotent
 
         jobs = [lambda b=b: upsert(b) for b in bodies] + [lambda i=i: delete(i) for i in deletes]
-        await self._bounded(jobs)
-
-    async def _bounded(self, jobs: list[Callable[[], Awaitable[None]]]) -> None:
-        """Run jobs with at most `write_concurrency` in flight (the SDK has no bulk API; concurrent async
-        point writes are its maintainers' advice). The first failure stops new jobs from starting."""
-        pending = iter(jobs)
-        errors: list[BaseException] = []
-
-        async def worker() -> None:
-            for job in pending:  # one shared iterator: each job is taken by exactly one worker
-                if errors:
-                    return
-                try:
-                    await job()
-                except Exception as e:  # noqa: BLE001 - re-raised below, after in-flight jobs settle
-                    errors.append(e)
-                    return
-
-        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(jobs)))))
-        if errors:
-            err = errors[0]
-            if isinstance(err, (StoreError, ValueError)):
-                raise err
-            if isinstance(err, cx.CosmosHttpResponseError):
-                raise scrubbed(err, "cosmos write_set") from None
-            raise err
+        # The SDK has no bulk API; concurrent async point writes are its maintainers' advice.
+        try:
+            await bounded(self._concurrency, jobs, lambda job: job())
+        except cx.CosmosHttpResponseError as e:
+            raise scrubbed(e, "cosmos write_set") from None
 
     async def list_partition(self, pk: PartitionKey, types: Sequence[str] | None = None) -> list[dict]:
         params: dict[str, Any] = {"@t": pk[0], "@u": pk[1]}
@@ -314,51 +303,69 @@ class CosmosDocumentStore:
     async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
                         base: Mapping[str, Any]) -> None:
         for name in deltas:
-            if not _FIELD.match(name):  # goes into a patch path
-                raise ValueError(f"unsupported counter field name {name!r}")
+            if not _FIELD.match(name) or name in SYSTEM_FIELDS or name == "id":
+                raise ValueError(f"unsupported counter field name {name!r}")  # goes into a patch path
         body = self._body(pk, {**base, "id": doc_id})
-        items = list(deltas.items())
-        step = PATCH_LIMIT - 1  # one operation of each patch sets the marker
+        mark = uuid.uuid4().hex  # this call's identity: a re-send of it must not count again
+        # The marker takes one operation of a patch; wider updates are one conditional replace instead.
+        update = self._patch_once if len(deltas) < PATCH_LIMIT else self._replace_once
         try:
-            for start in range(0, max(len(items), 1), step):
-                if await self._increment_step(pk, body, items[start:start + step], items[start:]):
-                    return  # the document was created with every remaining delta
+            if await update(pk, doc_id, deltas, mark) or await self._create_counted(pk, body, deltas, mark):
+                return
+            if not await update(pk, doc_id, deltas, mark):  # someone else created it first: add ours to theirs
+                raise StoreError("cosmos increment failed: the counter document vanished")
         except cx.CosmosHttpResponseError as e:
             raise scrubbed(e, "cosmos increment") from None
 
-    async def _increment_step(self, pk: PartitionKey, body: dict, chunk: list, rest: list) -> bool:
-        """Apply `chunk` once; if the document does not exist yet, create it with `rest` (returns True)."""
+    async def _patch_once(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float], mark: str) -> bool:
+        """One patch: every delta and the marker together (atomic in Cosmos). False if the document is missing."""
         ct = await self._ct()
-        mark = uuid.uuid4().hex
-        ops = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in chunk]
+        ops = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in deltas.items()]
         ops.append({"op": "set", "path": f"/{OP_MARK}", "value": mark})
-        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # lowercase hex
-
-        async def patch() -> None:
-            try:
-                await self._call("increment", lambda: ct.patch_item(
-                    body["id"], partition_key=list(pk), patch_operations=ops, filter_predicate=predicate))
-            except cx.CosmosAccessConditionFailedError:
-                pass  # our marker is already there: an earlier send of this very patch was applied
-
+        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # hex: no quoting
         try:
-            await patch()
-            return False
+            await self._call("increment", lambda: ct.patch_item(
+                doc_id, partition_key=list(pk), patch_operations=ops, filter_predicate=predicate))
+        except cx.CosmosAccessConditionFailedError:
+            pass  # our marker is already there: an earlier send of this very patch was applied
         except cx.CosmosResourceNotFoundError:
-            pass
-        doc = dict(body)  # first count for this document: create it with every remaining delta at once
-        for name, value in rest:
-            doc[name] = doc.get(name, 0) + value
-        doc[OP_MARK] = mark
+            return False
+        return True
+
+    async def _replace_once(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float], mark: str) -> bool:
+        """More fields than one patch takes: read, add, replace if unchanged (one atomic write); a lost race
+        reads again. False if the document is missing."""
+        ct = await self._ct()
+        for race in range(REPLACE_RACES):
+            stored = await self._read_raw(pk, doc_id)
+            if stored is None:
+                return False
+            if stored.get(OP_MARK) == mark:
+                return True  # our replace landed; its answer was lost
+            doc = {k: v for k, v in stored.items() if k not in SYSTEM_FIELDS}
+            for name, value in deltas.items():
+                doc[name] = doc.get(name, 0) + value
+            doc[OP_MARK] = mark
+            try:
+                await self._call("increment", lambda: ct.replace_item(
+                    doc_id, doc, etag=stored["_etag"], match_condition=MatchConditions.IfNotModified))
+                return True
+            except cx.CosmosAccessConditionFailedError:
+                await asyncio.sleep(random.uniform(0, 0.01 * 2 ** min(race, 6)))  # another increment won
+            except cx.CosmosResourceNotFoundError:
+                return False
+        raise StoreError("cosmos increment failed: too many concurrent updates of one counter document")
+
+    async def _create_counted(self, pk: PartitionKey, body: dict, deltas: Mapping[str, float], mark: str) -> bool:
+        """First count for this document: create it holding the deltas. False if someone else created it."""
+        ct = await self._ct()
+        doc = {**body, **{name: body.get(name, 0) + value for name, value in deltas.items()}, OP_MARK: mark}
         try:
             await self._call("increment", lambda: ct.create_item(doc))
             return True
         except cx.CosmosResourceExistsError:
             stored = await self._read_raw(pk, body["id"])
-            if stored is not None and stored.get(OP_MARK) == mark:
-                return True  # our create landed; its answer was lost
-        await patch()  # someone else created it first: add ours to theirs
-        return False
+            return stored is not None and stored.get(OP_MARK) == mark  # ours landed, its answer was lost
 
     async def health(self) -> None:
         ct = await self._ct()

@@ -2,8 +2,9 @@
 
 Documents are plain JSON-able dicts carrying `id`, `type`, `tenantId` and `userId`; the partition is always
 the pair (tenantId, userId), and writing a document whose owner fields name another partition is a
-ValueError (in Cosmos the partition key is those fields). Ids are unique per tenant (the local Cosmos
-stand-in enforces only that). Adapters return stored documents with `_etag` set. `types=[]` selects nothing.
+ValueError (in Cosmos the partition key is those fields). Ids are unique per partition, as in Cosmos; the
+service's ids also carry a hash of the user, so they stay unique per tenant (README: stand-in deviations).
+Adapters return stored documents with `_etag` set. `types=[]` selects nothing.
 A lease written with create/replace carries a unique token, so an adapter that re-reads after a lost answer
 can recognise its own write.
 """

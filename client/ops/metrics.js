@@ -28,6 +28,9 @@ export function renderKpis(m) {
     kpi("average_migration_time", "Average time", perf.average_migration_time, ms(perf.average_migration_time), "per completion"),
     kpi("p95_migration_time", "p95 time", perf.p95_migration_time, ms(perf.p95_migration_time), "bucket upper bound"),
     kpi("peak_migration_load", "Peak load", perf.peak_migration_load, formatInt(perf.peak_migration_load ?? 0), "max per minute"),
+    kpi("request_charge_per_migration", "RU per user", perf.request_charge_per_migration,
+        isNum(perf.request_charge_per_migration) ? `${formatInt(perf.request_charge_per_migration)} RU` : "–",
+        "Cosmos request units per completed migration"),
     kpi("tenants", "Tenants", m.tenants, formatInt(m.tenants ?? 0), "with migrations"),
   );
   const computed = m.computedAt;

@@ -153,7 +153,7 @@ async def test_increment_is_atomic_and_creates_from_base(azure_documents, fresh_
                            for _ in range(8)))
     stored = await azure_documents.read(pk, "counters")
     assert stored["attempts"] == 8 and all(stored[k] == 8 for k in many)
-    assert stored["schemaVersion"] == 1 and "last_increment_id" not in stored  # the exactly-once marker stays internal
+    assert stored["schemaVersion"] == 1 and "lastIncrementId" not in stored  # the exactly-once marker stays internal
     await azure_documents.increment(pk, "counters", {"duration_ms_sum": 12.5}, base)
     assert (await azure_documents.read(pk, "counters"))["duration_ms_sum"] == 12.5
 

@@ -12,7 +12,6 @@ import time
 import uuid
 
 import pytest
-import pytest_asyncio
 
 from shared.blob_backups import BlobBackupStore
 from shared.cosmos_store import CosmosDocumentStore
@@ -20,7 +19,6 @@ from shared.keyvault_secrets import KeyVaultSecretStore
 from shared.ports import DependencyUnavailable
 from tests.support.azure_adapters import FAST_RETRY, settings_from
 from tests.support.emulators import blob_connection_string, cosmos_connection_string, free_port
-from tests.support.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,48 +31,6 @@ def docs_path(method: str, path: str) -> bool:
 
 def is_put(method: str, path: str) -> bool:
     return method == "PUT"
-
-
-# ---- fixtures: proxies in front of the emulators, adapters built from settings that point at them ----------
-@pytest.fixture(scope="session")
-def cosmos_proxy(emulators):
-    with FaultProxy(emulators.cosmos.port, tls=True) as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="session")
-def blob_proxy(emulators):
-    with FaultProxy(emulators.azurite.port, tls=False) as proxy:
-        yield proxy
-
-
-@pytest.fixture(autouse=True)
-def fresh_faults(request, emulators):
-    plans = [emulators.keyvault.faults] + [request.getfixturevalue(name).faults for name in
-                                           ("cosmos_proxy", "blob_proxy") if name in request.fixturenames]
-    for plan in plans:
-        plan.clear()
-    yield
-    for plan in plans:
-        plan.clear()
-
-
-@pytest_asyncio.fixture
-async def cosmos(emulator_env, cosmos_proxy):
-    store = CosmosDocumentStore.from_settings(
-        settings_from(emulator_env, COSMOS=cosmos_connection_string(cosmos_proxy.port)), retry=FAST_RETRY)
-    await store.health()  # container ensured before faults are armed
-    yield store
-    await store.close()
-
-
-@pytest_asyncio.fixture
-async def blobs(emulator_env, blob_proxy):
-    store = BlobBackupStore.from_settings(
-        settings_from(emulator_env, BACKUP_STORAGE=blob_connection_string(blob_proxy.port)), retry=FAST_RETRY)
-    await store.health()
-    yield store
-    await store.close()
 
 
 def doc(pk, doc_id, **fields):

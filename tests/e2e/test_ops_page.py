@@ -157,6 +157,7 @@ def test_ops_page_shows_the_api_figures_and_switches_tenants(open_page, seeded):
                        ("migration_success_rate", metrics["migration_success_rate"]),
                        ("average_migration_time", metrics["performance_metrics"]["average_migration_time"]),
                        ("peak_migration_load", metrics["performance_metrics"]["peak_migration_load"]),
+                       ("request_charge_per_migration", metrics["performance_metrics"]["request_charge_per_migration"]),
                        ("tenants", metrics["tenants"])]:
         assert float(page.get_attribute(f"#kpi-{key}", "data-value")) == value, key
     assert page.inner_text("#kpi-users_migrated .kpi-value") == str(metrics["users_migrated"])

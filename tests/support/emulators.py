@@ -161,13 +161,12 @@ def _log_dir(log_dir: Path | None) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def cosmos_server(log_dir: Path | None = None) -> Iterator[NodeServer]:
-    """`@vercel/cosmosdb-server` over HTTPS on 127.0.0.1, started through its API so keep-alive is on."""
+    """`@vercel/cosmosdb-server` over HTTPS on 127.0.0.1 (keep-alive on), through `cosmos_standin.js`."""
     _require(NODE_MODULES / "@vercel" / "cosmosdb-server", "@vercel/cosmosdb-server")
     node = _node()
-    script = ('require("@vercel/cosmosdb-server").createHttpsServer({keepAlive:true})'
-              '.listen(Number(process.argv[1]),"127.0.0.1")')
+    script = Path(__file__).with_name("cosmos_standin.js")  # the stand-in, two deviations corrected
     with _log_dir(log_dir) as logs:
-        server = _start_node("cosmosdb-server", lambda port: [node, "-e", script, str(port)], tls=True,
+        server = _start_node("cosmosdb-server", lambda port: [node, str(script), str(port)], tls=True,
                              probe_path="/", log_dir=logs)
         try:
             yield server

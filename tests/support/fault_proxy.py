@@ -1,7 +1,8 @@
 """An HTTP(S) reverse proxy that injects transport faults in front of an emulator (Cosmos stand-in, Azurite).
 
 The adapters are built from settings exactly as in production; only the endpoint in the connection string
-points at the proxy. Faults are armed per test: `proxy.faults.inject("503", count=2, match=...)`.
+points at the proxy. Faults are armed per test: `proxy.faults.inject("503", count=2, match=...)`; `proxy.response_headers` adds
+headers to every answer (the request charge Cosmos reports).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class FaultProxy:
         self._upstream_hostport = f"127.0.0.1:{upstream_port}".encode()
         self.faults = FaultPlan()
         self.requests: list[tuple[str, str, int]] = []  # (method, path, upstream status) actually forwarded
+        # Headers set on every answer, e.g. the `x-ms-request-charge` Cosmos sends and the stand-in does not.
+        self.response_headers: dict[str, str] = {}
         self._session: ClientSession | None = None
         self._app = ThreadedApp(self._make_app, ssl_context=self_signed_context() if tls else None,
                                 name="fault-proxy")
@@ -74,4 +77,6 @@ class FaultProxy:
         mine = f"127.0.0.1:{self.port}".encode()
         body = body.replace(self._upstream_hostport, mine)
         out = {k: v.replace(self._upstream_hostport.decode(), mine.decode()) for k, v in out.items()}
+        for name, value in self.response_headers.items():
+            out = {k: v for k, v in out.items() if k.lower() != name.lower()} | {name: value}
         return web.Response(status=up.status, headers=out, body=body)
