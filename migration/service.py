@@ -191,15 +191,20 @@ class MigrationService:
         """Run `work` while renewing the lease every third of its lifetime. A live attempt thus never loses
         its lease to a retry, however slow its writes; if a renewal finds the record taken (our process
         stalled past the lease), the work is cancelled before it can overwrite the newer attempt's data."""
+        renewing: list[asyncio.Future] = []  # the renewal in flight, if any
+
         async def heartbeat() -> None:
             while True:
                 await asyncio.sleep(self.settings.lease_seconds / 3)
                 renewed = {**{k: v for k, v in lease[0].items() if not k.startswith("_")},
                            "leaseExpiresAt": self.clock() + self.settings.lease_seconds}
+                renewal = asyncio.ensure_future(self.ports.documents.replace(pk, renewed, lease[0]["_etag"]))
+                renewing[:] = [renewal]
                 try:
-                    lease[0] = await self.ports.documents.replace(pk, renewed, lease[0]["_etag"])
+                    lease[0] = await asyncio.shield(renewal)
                 except PreconditionFailed:
                     raise errors.in_progress() from None
+                renewing.clear()
 
         beat, job = asyncio.ensure_future(heartbeat()), asyncio.ensure_future(work)
         try:
@@ -211,6 +216,13 @@ class MigrationService:
             for task in (beat, job):
                 task.cancel()
             await asyncio.gather(beat, job, return_exceptions=True)
+            # A renewal cancelled mid-flight may still land and change the record's etag: let it finish and
+            # keep its record, or the completion's etag-conditional write would find the lease "taken".
+            for renewal in renewing:
+                try:
+                    lease[0] = await renewal
+                except Exception:  # noqa: BLE001 - the completion's own write reports a lost lease
+                    pass
 
     def _refuse_if_taken(self, record: dict | None) -> None:
         if not record:
