@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 venv=$(bash scripts/bootstrap.sh requirements-dev.txt --test-tools)
 # TEMPORARY (issue 13): these parts are being changed on other branches and are not clean yet; the checks skip them
 # until the lead's merge fixes what the tidy branch's report lists, then this list goes (and both run unscoped).
-pending=(migration shared/cosmos_store.py tests/support)
+pending=(migration)
 "$venv/bin/python" -m ruff check . --extend-exclude "$(IFS=,; echo "${pending[*]}")"
-"$venv/bin/python" -m mypy --follow-imports=silent function_app.py shared devtools --exclude '^shared/cosmos_store\.py$'
+"$venv/bin/python" -m mypy --follow-imports=silent function_app.py shared devtools
 exec "$venv/bin/python" -m pytest "$@"

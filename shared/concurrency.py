@@ -7,16 +7,16 @@ write landing after the retry's clean-up could leave stale documents).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
 T = TypeVar("T")
 
 
-async def all_or_nothing(*aws: Awaitable[Any]) -> list[Any]:
+async def all_or_nothing(*aws: Coroutine[Any, Any, Any]) -> list[Any]:
     """Run together; on the first failure cancel the rest, wait for them, and raise that failure alone."""
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(a) for a in aws]
+            tasks: list[asyncio.Task[Any]] = [group.create_task(a) for a in aws]
     except BaseExceptionGroup as eg:
         raise eg.exceptions[0] from None
     return [t.result() for t in tasks]

@@ -38,15 +38,19 @@ import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from azure.core import MatchConditions
-from azure.cosmos import PartitionKey as CosmosPartitionKey
-from azure.cosmos import exceptions as cx
+from azure.cosmos import PartitionKey as CosmosPartitionKey, exceptions as cx
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 
 from shared import request_charge
 from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with_retries
 from shared.concurrency import bounded
-from shared.cosmos_layout import (INDEXED_PATHS, INDEXING_POLICY, PARTITION_KEY_KIND, PARTITION_KEY_PATHS,
-                                  PARTITION_KEY_VERSION)
+from shared.cosmos_layout import (
+    INDEXED_PATHS,
+    INDEXING_POLICY,
+    PARTITION_KEY_KIND,
+    PARTITION_KEY_PATHS,
+    PARTITION_KEY_VERSION,
+)
 from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
 
 # Id of the last increment applied to a counter document (see `increment`); internal, never returned.
@@ -114,9 +118,9 @@ class CosmosDocumentStore:
                     async def ensure() -> ContainerProxy:
                         db = await self._client.create_database_if_not_exists(self._database_name)
                         return await db.create_container_if_not_exists(
-                            id=self._container_name, indexing_policy=INDEXING_POLICY,
-                            partition_key=CosmosPartitionKey(path=PARTITION_KEY_PATHS, kind=PARTITION_KEY_KIND,
-                                                             version=PARTITION_KEY_VERSION))
+                            id=self._container_name, indexing_policy=INDEXING_POLICY,  # type: ignore[arg-type]
+                            partition_key=CosmosPartitionKey(  # type: ignore[call-overload]
+                                path=PARTITION_KEY_PATHS, kind=PARTITION_KEY_KIND, version=PARTITION_KEY_VERSION))
                     try:
                         self._container = await self._call("ensure container", ensure)
                     except cx.CosmosHttpResponseError as e:
@@ -298,7 +302,7 @@ class CosmosDocumentStore:
                                       "c.type = @ty", {"@t": pk[0], "@u": pk[1], "@ty": doc_type}, pk)
             return int(found[0]) if found else 0
         counts = await asyncio.gather(*(one(t) for t in types))
-        return dict(zip(types, counts))
+        return dict(zip(types, counts, strict=True))
 
     async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
                         base: Mapping[str, Any]) -> None:
@@ -347,8 +351,9 @@ class CosmosDocumentStore:
                 doc[name] = doc.get(name, 0) + value
             doc[OP_MARK] = mark
             try:
-                await self._call("increment", lambda: ct.replace_item(
-                    doc_id, doc, etag=stored["_etag"], match_condition=MatchConditions.IfNotModified))
+                def replace(doc: dict = doc, etag: str = stored["_etag"]) -> Awaitable[Any]:
+                    return ct.replace_item(doc_id, doc, etag=etag, match_condition=MatchConditions.IfNotModified)
+                await self._call("increment", replace)
                 return True
             except cx.CosmosAccessConditionFailedError:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2 ** min(race, 6)))  # another increment won

@@ -13,15 +13,13 @@ import math
 import uuid
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from migration import app_services
 from shared import request_charge
 from shared.ports import DependencyUnavailable
 from tests.helpers import dev_env, settings_from
 from tests.support.emulators import cosmos_connection_string
-
 
 
 def docs_requests(proxy, since: int) -> list[tuple[str, str, int]]:

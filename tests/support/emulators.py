@@ -91,7 +91,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec (Linu
     try:
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # not Linux: the context managers still stop the child
+    except Exception:  # noqa: BLE001 - not Linux: the context managers still stop the child
         pass
 
 

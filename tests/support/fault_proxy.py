@@ -1,8 +1,8 @@
 """An HTTP(S) reverse proxy that injects transport faults in front of an emulator (Cosmos stand-in, Azurite).
 
 The adapters are built from settings exactly as in production; only the endpoint in the connection string
-points at the proxy. Faults are armed per test: `proxy.faults.inject("503", count=2, match=...)`; `proxy.response_headers` adds
-headers to every answer (the request charge Cosmos reports).
+points at the proxy. Faults are armed per test: `proxy.faults.inject("503", count=2, match=...)`;
+`proxy.response_headers` adds headers to every answer (the request charge Cosmos reports).
 """
 from __future__ import annotations
 

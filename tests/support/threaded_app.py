@@ -88,7 +88,7 @@ class FaultPlan:
 class _Dropped(web.StreamResponse):
     """Returned after the connection was reset: aiohttp has nothing left to write."""
 
-    async def prepare(self, request):  # noqa: D401 - nothing to send on a dead connection
+    async def prepare(self, request):
         return None
 
     async def write_eof(self, data: bytes = b"") -> None:

@@ -16,6 +16,7 @@ from shared.http import HttpError
 
 from ..helpers import AUDIENCE, DEV_SECRET, dev_env, free_port, settings_from
 
+
 def _now() -> int:
     return int(time.time())  # at each call: a slow suite must not expire tokens minted at import
 

@@ -170,6 +170,7 @@ def test_credentials_in_urls_flags_and_short_field_names():
 
 def test_migration_ids_and_backup_paths_never_collide_across_owners():
     from hypothesis import given, strategies as st
+
     from migration.service import path_part
 
     # Tenant `a` / user `b\0c` and tenant `a\0b` / user `c`: same payload, different owners, different ids.
