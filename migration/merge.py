@@ -49,7 +49,7 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _whole_canon(text: str) -> str:
+def whole_canon(text: str) -> str:
     ok, value = parse_json(text)
     return "j" + canonical(value) if ok else "t" + text
 
@@ -137,7 +137,7 @@ def split(family: str, text: str) -> tuple[str, list[tuple[str, Any]]]:
 
 
 def _canon(kind: str, value: Any) -> str:
-    return _whole_canon(value) if kind == "whole" else canonical(value)
+    return whole_canon(value) if kind == "whole" else canonical(value)
 
 
 def _messages(session: Any) -> list:
@@ -211,11 +211,11 @@ def _as_whole(ks: KeyState) -> KeyState:
     holders = set().union(*(it.versions[0].holders for it in ks.items.values())) if ks.items else set()
     first = next(iter(ks.items.values())).versions[0].origin if ks.items else ("default", "")
     text = ks.live_text()
-    versions = [Version(text, holders, first, _whole_canon(text))]
+    versions = [Version(text, holders, first, whole_canon(text))]
     for ident, it in ks.items.items():
         for v in it.versions[1:]:
             copy = ks.copy_text(ident, v)
-            versions.append(Version(copy, set(v.holders), v.origin, _whole_canon(copy)))
+            versions.append(Version(copy, set(v.holders), v.origin, whole_canon(copy)))
     out.items[""] = Item(versions)
     return out
 

@@ -98,7 +98,7 @@ def stored_versions(store: Store) -> Counter:
 def _items(key: str, text: str) -> list[tuple[str, str]]:
     family = merge_plan.family_of(key, T)
     kind, items = merge.split(family, text)
-    return [(key, canonical(v) if kind != "whole" else v) for _, v in items]
+    return [(key, canonical(v) if kind != "whole" else merge.whole_canon(v)) for _, v in items]
 
 
 def assert_nothing_lost(store: Store, latest: dict[str, dict[str, str]]) -> None:
