@@ -144,7 +144,7 @@ def test_every_browser_merges_with_zero_loss_in_any_order(events, data):
     for i in order:
         b = events[i][0]
         request(other, b, queues[b].pop(0))
-    assert set(stored_versions(other)) == set(stored_versions(store))
+    assert set(stored_versions(other)) == set(stored_versions(store)), (events, order)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
