@@ -5,15 +5,16 @@ none), a chat session (by its key) or a preference / raw / unknown key (as a who
 distinct versions browsers sent, each with its `holders`: the browsers whose latest payload holds it. When
 browser X sends version v of an item, X leaves every holder set of that item, then:
 
-| v against the stored versions                      | effect                                   | counted   |
-|----------------------------------------------------|------------------------------------------|-----------|
-| no version stored                                  | v stored, live                           | added     |
-| equal to a version (sessions: a prefix of one)     | X joins its holders                      | unchanged |
-| a session that continues a version (its prefix)    | v replaces it, inherits its holders + X  | updated   |
-| X's own earlier version, now held by nobody        | v replaces it in place                   | updated   |
-| anything else                                      | v stored beside them (a conflict copy)   | conflicts |
+| v against the stored versions                      | effect                                        | counted   |
+|----------------------------------------------------|-----------------------------------------------|-----------|
+| no version stored                                  | v stored, live                                | added     |
+| equal to a version (sessions: a prefix of one)     | X joins its holders (`X:<n>` for a prefix)    | unchanged |
+| a session that continues a version (its prefix)    | v replaces it; its holders now hold a prefix  | updated   |
+| X's own earlier version, now held by nobody        | v replaces it in place                        | updated   |
+| anything else                                      | v stored beside them (a conflict copy)        | conflicts |
 
-A version left with no holders is superseded (X's own earlier edit) and goes; that is the only removal. One
+A version left with no holders is superseded (X's own earlier edit) and goes; that is the only removal (a
+session held only as a prefix shrinks to the longest prefix held, then joins any session continuing it). One
 version is live, the others are conflict copies; the live one stays live while it has holders, unless it and
 another carry comparable modification times, then the newer is live. The stored versions thus depend only on
 each browser's latest payload, never on the order the merges came in; identical items are stored once.
