@@ -79,7 +79,7 @@ def _chat(docs: list[dict], secrets: dict[str, str]) -> str:
 def rebuild(docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
     """localStorage {key: value} for every key that was migrated or quarantined, in manifest order."""
     whole = [d for d in _unchunk(list(docs)) if d["type"] != "conflict"]
-    manifest = next((d["keys"] for d in whole if d["type"] == "manifest"), [])
+    manifest: list[dict] = next((d["keys"] for d in whole if d["type"] == "manifest"), [])
     by_key: dict[str, list[dict]] = defaultdict(list)
     for d in whole:
         if d.get("sourceKey") is not None:

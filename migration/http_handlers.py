@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar, cast
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
@@ -44,7 +44,8 @@ async def handle(req: func.HttpRequest, action: Action, *, body: type[BaseModel]
         if body is not None:
             raw = parse_json_body(req, max_bytes=svc.settings.max_body_bytes, max_depth=svc.settings.max_json_depth)
             parsed = validate(body, raw)
-        result = await action(svc, principal, parsed)
+        # `principal` is None only on public routes, whose actions never read it.
+        result = await action(svc, cast(Principal, principal), parsed)
         return result if isinstance(result, func.HttpResponse) else json_response(result)
     except HttpError as e:
         return e.response()
@@ -55,7 +56,7 @@ async def handle(req: func.HttpRequest, action: Action, *, body: type[BaseModel]
         return json_response({"error": "A backing service is unavailable; retry later",
                               "code": "DEPENDENCY_UNAVAILABLE", "retry_after": retry}, 503,
                              {"Retry-After": str(retry)})
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the last resort: a 500 envelope, never a stack trace
         # Frames only, never the exception text: SDK errors can quote request bodies.
         log.error("unhandled %s in %s\n%s", type(e).__name__, req.url.split("?")[0],
                   "".join(traceback.format_tb(e.__traceback__)[-4:]))

@@ -7,8 +7,7 @@ import azure.functions as func
 
 from shared.http import HttpError
 
-from . import openapi
-from . import api_models as m
+from . import api_models as m, openapi
 from .http_handlers import handle
 
 bp = func.Blueprint()

@@ -127,7 +127,7 @@ def split(family: str, text: str) -> tuple[str, list[tuple[str, Any]]]:
     if family in _COLLECTIONS:
         ok, value = _structured(text)
         if ok and isinstance(value, list):
-            return "array", list(zip(array_idents(value), value))
+            return "array", list(zip(array_idents(value), value, strict=True))
         if ok and isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
             return "object", [("slot:" + k, v) for k, v in value.items()]
     elif family == "chat_sessions":
@@ -151,7 +151,7 @@ def _messages(session: Any) -> list:
 def continues(longer: Any, shorter: Any) -> bool:
     """`longer` is a strict continuation of `shorter`: its messages start with all of shorter's."""
     a, b = _messages(shorter), _messages(longer)
-    return len(a) < len(b) and all(canonical(x) == canonical(y) for x, y in zip(a, b))
+    return len(a) < len(b) and all(canonical(x) == canonical(y) for x, y in zip(a, b, strict=False))
 
 
 def mtime(kind: str, value: Any) -> float | None:
@@ -380,7 +380,7 @@ def merge(stored: dict[str, KeyState], incoming: list[tuple[str, str, str]], bro
 
 def summary(outcomes: list[KeyOutcome]) -> dict:
     """The result's `merge` field: totals and per family (items for collections, sessions/keys otherwise)."""
-    by_family = {f: Counter() for f in FAMILIES}
+    by_family: dict[str, Counter] = {f: Counter() for f in FAMILIES}
     for o in outcomes:
         by_family[o.family].update(o.counts)
     fam = {f: {k: c[k] for k in OUTCOMES} for f, c in by_family.items()}

@@ -19,12 +19,12 @@ def _sum(docs: Iterable[dict], field: str) -> float:
 
 
 def _p95_ms(totals: dict[str, float]) -> float | None:
-    counts = [(b, totals.get(f"duration_le_{b}", 0)) for b in DURATION_BUCKETS_MS]
+    counts: list[tuple[float, float]] = [(b, totals.get(f"duration_le_{b}", 0)) for b in DURATION_BUCKETS_MS]
     counts.append((float("inf"), totals.get("duration_le_inf", 0)))
     n = sum(c for _, c in counts)
     if not n:
         return None
-    seen = 0
+    seen = 0.0
     for upper, c in counts:
         seen += c
         if seen >= 0.95 * n:
@@ -66,7 +66,8 @@ def dashboard(tenant_counters: list[dict], day_counters: list[dict]) -> dict:
             "average_migration_time": round(totals["duration_ms_sum"] / completions) if completions else None,
             "p95_migration_time": p95,
             "peak_migration_load": int(max(per_minute.values(), default=0)),
-            "request_charge_per_migration": round(totals["request_charge_sum"] / completions, 2) if completions else None,
+            "request_charge_per_migration": (round(totals["request_charge_sum"] / completions, 2) if completions
+                                             else None),
         },
         # Hours are UTC, written YYYYMMDDHH.
         "migrations_per_hour": [{"hour": h, "count": int(per_hour[h])} for h in sorted(per_hour)],

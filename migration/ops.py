@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 import random
 import time
 import uuid
@@ -133,8 +132,9 @@ class OpsService:
         now = self.clock()
         for _ in range(5):
             record = await self.ports.documents.read(pk, record_id(pk[1]))
-            live = record and record.get("status") == "in_progress" and (record.get("leaseExpiresAt") or 0) > now
-            if live and not record.get("erasing"):
+            current = record or {}
+            live = current.get("status") == "in_progress" and (current.get("leaseExpiresAt") or 0) > now
+            if live and not current.get("erasing"):
                 raise errors.in_progress()
             lease = {**{k: v for k, v in (record or {}).items() if not k.startswith("_")},
                      "id": record_id(pk[1]), "type": "migration", "tenantId": pk[0], "userId": pk[1],

@@ -8,19 +8,27 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from itertools import accumulate
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Callable, Iterable
 
 import orjson
 
-from . import models
-from .families import Classification, Disposition, Family, classify
 from shared.json_depth import deeper_than
 
-from .secret_fields import (PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract, extract_text, is_secret_name,
-                            looks_secret, vault_name)
+from . import models
+from .families import Classification, Disposition, Family, classify
+from .secret_fields import (
+    PIECE_CHARS,
+    PLACEHOLDER_PREFIX,
+    SecretSlot,
+    extract,
+    extract_text,
+    is_secret_name,
+    looks_secret,
+    vault_name,
+)
 
 SCHEMA_VERSION = 1
 DEFAULT_BROWSER = "default"  # requests without a browser id (the seed's frontend) count as one browser
@@ -315,7 +323,7 @@ _COLLECTIONS = {
 
 
 def _typed_fields(doc_type: str, model: type, item: Any, refs: list[dict] | None) -> dict:
-    m = models.typed(model, item)
+    m: Any = models.typed(model, item)  # one of the family models: fields checked by pydantic
     if m is None:
         return {"valid": False}
     out: dict[str, Any] = {"itemId": None if m.id is None else str(m.id), "name": m.name}
@@ -370,6 +378,7 @@ def _collection(b: _KeyBuilder, family: Family) -> str:
 
 def _chat_session(b: _KeyBuilder, c: Classification) -> str:
     parsed = parse_structured(b.text)
+    messages: list | None
     if isinstance(parsed, list):
         shape, messages, session_data = "array", parsed, None
     elif isinstance(parsed, dict):
@@ -551,7 +560,7 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
         c = classify(key, tenant, foreign_browser=foreign)
         outcome = KeyOutcome(key, None, Disposition.IGNORED)  # no hash of what is not kept (auth_token...)
         if c.family is None:
-            outcome.reason = c.ignore.value
+            outcome.reason = c.ignore.value if c.ignore else None
             p.keys.append(outcome)
             continue
         b = _KeyBuilder(p, key, text)

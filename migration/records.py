@@ -6,7 +6,7 @@ models are how the service reads them, so each rule is written once.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Collection, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,7 +69,7 @@ class TenantState(BaseModel):
         return cls.model_validate(doc or {})
 
     @staticmethod
-    def rollout_default(tenant: str, rollout_all: bool, rollout_list: list[str] | tuple[str, ...] | set[str]) -> bool:
+    def rollout_default(tenant: str, rollout_all: bool, rollout_list: Collection[str]) -> bool:
         return rollout_all or tenant in rollout_list
 
     def migration_enabled(self, tenant: str, rollout_all: bool, rollout_list) -> bool:

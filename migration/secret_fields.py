@@ -64,7 +64,7 @@ class SecretSlot:
         return max(1, -(-len(self.value) // PIECE_CHARS))
 
     def ref(self) -> dict:
-        ref = {"path": list(self.path), "name": self.name}
+        ref: dict[str, Any] = {"path": list(self.path), "name": self.name}
         if self.parts > 1:
             ref["parts"] = self.parts
         if self.as_json:
@@ -119,7 +119,7 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
         if forced and isinstance(v, (int, float)) and not isinstance(v, bool):
             return take(json.dumps(v), path, as_json=True)  # a numeric PIN or key is a secret too
         if isinstance(v, dict):
-            out = None
+            out: dict | None = None
             for k, item in v.items():
                 secret_here = forced or is_secret_name(k) or (not path and k in extra_fields)
                 new = walk(item, path + (k,), secret_here or (k in ALL_VALUES_SECRET))
@@ -129,17 +129,17 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
                     out[k] = new
             return v if out is None else out
         if isinstance(v, list):
-            out = None
+            out_list: list | None = None
             for i, item in enumerate(v):
                 # Command-line style: the item after `--api-key` / `--token` is a credential.
                 after_flag = i > 0 and isinstance(v[i - 1], str) and v[i - 1].startswith("-") and is_secret_name(
                     v[i - 1].lstrip("-"))
                 new = walk(item, path + (i,), forced or after_flag)
                 if new is not item:
-                    if out is None:
-                        out = list(v)
-                    out[i] = new
-            return v if out is None else out
+                    if out_list is None:
+                        out_list = list(v)
+                    out_list[i] = new
+            return v if out_list is None else out_list
         return v
 
     return Extraction(walk(value, (), False), slots)

@@ -18,14 +18,13 @@ from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from urllib.parse import quote
 
 from shared import request_charge, telemetry
-from shared.concurrency import all_or_nothing, bounded
 from shared.composition import Ports
+from shared.concurrency import all_or_nothing, bounded
 from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
 from shared.settings import Settings
 
-from . import backup_format, counters, errors, exporter, merge_plan, planner
-from . import merge as merging
+from . import backup_format, counters, errors, exporter, merge as merging, merge_plan, planner
 from .planner import DATA_TYPES, Plan
 from .records import MigrationRecord, TenantState
 
@@ -116,10 +115,10 @@ class MigrationService:
         docs = await self.ports.documents.list_partition(pk, DATA_TYPES)
         names = sorted(exporter.secret_names(docs))
         values = await bounded(self.settings.secret_concurrency, names, self.ports.secrets.get)
-        missing = [n for n, v in zip(names, values) if v is None]
+        missing = [n for n, v in zip(names, values, strict=True) if v is None]
         if missing:
             raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
-        return docs, dict(zip(names, values))
+        return docs, dict(zip(names, values, strict=True))
 
     async def _compare(self, pk: tuple[str, str], own: Plan, data: dict[str, str]) -> list[merging.KeyOutcome]:
         """Each sent key that would be stored, against what is stored. Writes nothing."""
@@ -146,7 +145,8 @@ class MigrationService:
                       browser_id: str = planner.DEFAULT_BROWSER, merge: bool = False) -> dict:
         started = time.perf_counter()
         pk = (tenant, user)
-        state, existing = await asyncio.gather(self.tenant_state(tenant), self.ports.documents.read(pk, record_id(pk[1])))
+        state, existing = await asyncio.gather(self.tenant_state(tenant),
+                                               self.ports.documents.read(pk, record_id(pk[1])))
         if state.get("rollbackActive"):
             raise errors.rollback_active()
         if not self.migration_enabled(tenant, state):
@@ -183,7 +183,7 @@ class MigrationService:
             await first
         await self._count(tenant, counters.completion(
             plan.summary, result["duration_ms"], backup is not None,
-            [k.reason for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED])
+            [k.reason or "" for k in plan.keys if k.disposition is planner.Disposition.QUARANTINED])
             | {"request_charge_sum": result["request_charge"]}, per_minute=True)
         telemetry.migration_finished("completed", result["duration_ms"])
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
@@ -250,7 +250,7 @@ class MigrationService:
         # Unchanged values write no new version; the backup names the version of every secret it references.
         written = await bounded(s.secret_concurrency, merged.secrets.items(),
                                 lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
-        versions = {name: w.version for name, w in zip(merged.secrets, written)}
+        versions = {name: w.version for name, w in zip(merged.secrets, written, strict=True)}
         backup = (await self._backup(merged, versions, {"browserId": own.browser_id, "conflicts": copies,
                                                         "sentKeys": sorted(data)})
                   if backup_requested else None)
@@ -266,7 +266,7 @@ class MigrationService:
         # the same name, so the previous backup keeps reading the version it named.
         written = await bounded(self.settings.secret_concurrency, plan.secrets.items(),
                                 lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
-        versions = {name: w.version for name, w in zip(plan.secrets, written)}
+        versions = {name: w.version for name, w in zip(plan.secrets, written, strict=True)}
         backup = await self._backup(plan, versions) if backup_requested else None
         await self._write_documents(pk, plan)
         await self._drop_unreferenced_secrets(pk, lease[0], plan)
@@ -309,7 +309,8 @@ class MigrationService:
             await asyncio.wait({beat, job}, return_when=asyncio.FIRST_COMPLETED)
             if job.done():
                 return job.result()
-            return beat.result()  # raises: the lease was lost, or the store failed while renewing
+            beat.result()  # raises: the lease was lost, or the store failed while renewing
+            raise AssertionError("the heartbeat never ends by itself")
         finally:
             for task in (beat, job):
                 task.cancel()
@@ -418,7 +419,7 @@ class MigrationService:
                 failed["status"] = "completed"
         try:
             await self.ports.documents.replace(pk, failed, record["_etag"])
-        except Exception:  # best effort: the lease expires by itself
+        except Exception:  # noqa: BLE001 - best effort: the lease expires by itself
             log.warning("could not mark migration failed tenant=%s user=%s", path_part(pk[0]), path_part(pk[1]))
         await self._count(pk[0], (counters.merge_failure if record.get("merge") else counters.failure)(
             failed["error"]["code"]))
@@ -435,7 +436,7 @@ class MigrationService:
                                                           counters.day_base(tenant, now, TENANT_LEVEL_USER)))
         try:
             await all_or_nothing(*updates)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a lost increment must never fail the migration
             log.warning("counter update failed tenant=%s: %s", path_part(tenant), type(e).__name__)
 
     def _result(self, plan: Plan, backup: dict | None, started: float) -> dict:
@@ -485,7 +486,8 @@ class MigrationService:
         if missing:  # deleted since (a later migration dropped them, or an erase): recoverable by ops
             raise errors.ServiceError(409, "BACKUP_SECRETS_UNAVAILABLE",
                                       f"{missing} secret(s) this backup names are deleted or gone")
-        return await asyncio.to_thread(backup_format.rebuild, body["localStorage"], refs, dict(zip(names, values)))
+        secrets = dict(zip(names, values, strict=True))
+        return await asyncio.to_thread(backup_format.rebuild, body["localStorage"], refs, secrets)
 
     async def _mark_rolled_back(self, pk: tuple[str, str], record: dict) -> None:
         rolled = {**{k: v for k, v in record.items() if not k.startswith("_")}, "status": "rolled_back",
@@ -539,11 +541,11 @@ class MigrationService:
             try:
                 await asyncio.wait_for(port.health(), timeout=5)
                 return "ok"
-            except Exception as e:  # reported by kind only: messages may name hosts
+            except Exception as e:  # noqa: BLE001 - reported by kind only: messages may name hosts
                 return f"unavailable ({type(e).__name__})"
         names = ("documents", "secrets", "backups")
         results = await asyncio.gather(*(check(getattr(self.ports, n)) for n in names))
-        checks = dict(zip(names, results))
+        checks = dict(zip(names, results, strict=True))
         return {"status": "ok" if all(r == "ok" for r in results) else "unavailable", "checks": checks,
                 "adapters": {"documents": self.settings.document_store, "secrets": self.settings.secret_store,
                              "backups": self.settings.backup_store}}

@@ -15,8 +15,8 @@ from shared.composition import Ports
 
 from . import exporter
 from .families import IgnoreReason, classify
-from .planner import DATA_TYPES
 from .plaintext_scan import plaintext_paths
+from .planner import DATA_TYPES
 
 CHECKS = ["document_counts", "tenant_isolation", "ownership", "references", "plaintext_secrets", "secret_references",
           "backup_integrity"]

@@ -9,8 +9,8 @@ import pytest
 from migration.planner import DATA_TYPES
 
 from ..helpers import call
+from .test_bounds import small as small_limits
 from .test_migration_functions import body, documents, export, status
-from .test_bounds import small  # noqa: F401 (fixture)
 from .test_secret_lifecycle import rollback_cycle
 
 T = "contoso"
@@ -180,6 +180,9 @@ async def test_merged_users_pass_validation(stack):
 def sessions(prefix: str, n: int = 5, messages: int = 40) -> dict[str, str]:
     return {f"chat_session_{prefix}{i}": json.dumps([{"role": "user", "content": f"{prefix} {i}.{j}"}
                                                       for j in range(messages)]) for i in range(n)}
+
+
+small = small_limits  # the fixture of tests/functions/test_bounds.py, under its own name here
 
 
 async def test_limits_apply_to_the_merged_state_and_a_refused_merge_changes_nothing(small):

@@ -63,7 +63,7 @@ def request(store: Store, browser: str, data: dict[str, str], crash_after: int |
         sent = merge_plan.incoming(own, data, T)
         outcomes = merge.merge(state, sent, browser, mid)
         # The accounting adds up: every sent item is counted once, per family.
-        for o, (key, family, text) in zip(outcomes, sent):
+        for o, (_key, family, text) in zip(outcomes, sent, strict=True):
             assert sum(o.counts.values()) == items_sent(family, text)
         planned, _ = merge_plan.plan_state(T, U, state, browser_id=browser, migration_id=mid,
                                            max_document_bytes=1_500_000, limits=planner.Limits())
