@@ -13,6 +13,11 @@ class MigrateRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     localStorage_data: dict[str, str] = Field(description="The browser's localStorage: every value a string")
     backup_requested: bool = Field(True, description="Keep a backup of what was received (secrets swapped)")
+    browser_id: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                            description="This browser's id (the client's `migration_browser_id`); absent: "
+                                        "`default`, the seed's frontend counted as one browser")
+    merge: bool = Field(False, description="For a user whose migration is completed: merge this browser's data "
+                                           "into what is stored (without it: 409 ALREADY_MIGRATED)")
 
 
 class KeyReason(BaseModel):
@@ -42,6 +47,37 @@ class BackupRef(BaseModel):
     size: int
 
 
+Family = Literal["agents", "llm_configs", "mcp_servers", "chat_sessions", "preferences", "unknown"]
+
+
+class MergeCounts(BaseModel):
+    added: int = Field(description="items (sessions, keys) not stored before")
+    unchanged: int = Field(description="already stored, live or as a conflict copy (or a prefix of a stored session)")
+    updated: int = Field(description="this browser's own earlier version replaced, or a session continued")
+    conflicts: int = Field(description="differs from what another browser stored: kept as a conflict copy")
+
+
+class MergeSummary(MergeCounts):
+    by_family: dict[Family, MergeCounts]
+
+
+class StoredKey(BaseModel):
+    key: str
+    state: Literal["new", "unchanged", "changed", "conflict"]
+
+
+class StoredCounts(BaseModel):
+    new: int
+    unchanged: int
+    changed: int
+    conflict: int
+
+
+class StoredComparison(BaseModel):
+    counts: StoredCounts
+    keys: list[StoredKey]
+
+
 class MigrationResult(BaseModel):
     success: bool
     status: str
@@ -57,6 +93,8 @@ class MigrationResult(BaseModel):
     backup: BackupRef | None
     duration_ms: int
     completed_at: str | None = None
+    browser_id: str = Field("default", description="the browser this request came from")
+    merge: MergeSummary | None = Field(None, description="null for a first migration; the merge's counts")
 
 
 class MigrateResponse(BaseModel):
@@ -69,12 +107,21 @@ class PreviewResult(MigrationResult):
     dry_run: bool = True
     documents: int
     secrets: int
+    stored: StoredComparison | None = Field(None, description="null when the user has no completed migration; "
+                                            "else each sent key that would be stored against what is stored")
 
 
 class PreviewResponse(BaseModel):
     success: bool
     data: PreviewResult
     message: str
+
+
+class BrowserEntry(BaseModel):
+    migration_id: str
+    completed_at: str | None
+    migrated_records: int
+    manifest: ManifestCounts | None
 
 
 class StatusResponse(BaseModel):
@@ -86,6 +133,15 @@ class StatusResponse(BaseModel):
     manifest: ManifestCounts | None = None
     rollback_active: bool
     migration_enabled: bool
+    browsers: dict[str, BrowserEntry] = Field(default={}, description="each browser's last completed migration")
+
+
+class ConflictCopy(BaseModel):
+    key: str
+    value: str = Field(description="in the form of a rollback_data value: `[item]` / `{slot: item}` for a "
+                                   "collection item, the whole text for sessions, preferences and raw keys")
+    browser_id: str
+    migration_id: str
 
 
 class RollbackPackage(BaseModel):
@@ -95,6 +151,7 @@ class RollbackPackage(BaseModel):
     rollback_data: dict[str, str]
     rollback_reason: str
     created_at: str
+    conflicts: list[ConflictCopy] = Field(default=[], description="every conflict copy (not in rollback_data)")
 
 
 class ErrorBody(BaseModel):

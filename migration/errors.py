@@ -13,8 +13,10 @@ class ServiceError(Exception):
         return {"error": self.message, "code": self.code, **self.extra}
 
 
-def already_migrated(completed_at: str | None) -> ServiceError:
-    return ServiceError(409, "ALREADY_MIGRATED", "Migration already completed", migration_date=completed_at)
+def already_migrated(completed_at: str | None, unsaved_keys: int = 0) -> ServiceError:
+    """`unsaved_keys`: how many of the sent keys hold data not stored yet (send `merge: true` to store them)."""
+    return ServiceError(409, "ALREADY_MIGRATED", "Migration already completed", migration_date=completed_at,
+                        unsaved_keys=unsaved_keys)
 
 
 def in_progress() -> ServiceError:

@@ -48,7 +48,7 @@ TENANT_SCOPED = (
 )
 CLIENT_MARKERS = frozenset({
     "migration_completed", "migration_date", "migration_skipped", "migration_id",
-    "use_localstorage_fallback", "rollback_active",
+    "use_localstorage_fallback", "rollback_active", "migration_browser_id",
 })
 UNSCOPED_PREFERENCES = frozenset({"theme", "current_tenant_id"})
 CHAT_PREFIX = "chat_session_"

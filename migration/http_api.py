@@ -21,15 +21,17 @@ async def migration_status(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="migration/migrate-localstorage", methods=["POST"], auth_level=ANON)
 async def migrate_localstorage(req: func.HttpRequest) -> func.HttpResponse:
     async def action(s, p, body: MigrateRequest):
-        result = await s.migration.migrate(p.tenant_id, p.user_id, body.localStorage_data, body.backup_requested)
-        return {"success": True, "data": result, "message": "Migration completed successfully"}
+        result = await s.migration.migrate(p.tenant_id, p.user_id, body.localStorage_data, body.backup_requested,
+                                           browser_id=body.browser_id, merge=body.merge)
+        message = "Merge completed successfully" if result.get("merge") else "Migration completed successfully"
+        return {"success": True, "data": result, "message": message}
     return await handle(req, action, body=MigrateRequest)
 
 
 @bp.route(route="migration/preview", methods=["POST"], auth_level=ANON)
 async def migration_preview(req: func.HttpRequest) -> func.HttpResponse:
     async def action(s, p, body: MigrateRequest):
-        result = await s.migration.preview(p.tenant_id, p.user_id, body.localStorage_data)
+        result = await s.migration.preview(p.tenant_id, p.user_id, body.localStorage_data, browser_id=body.browser_id)
         return {"success": True, "data": result, "message": "Dry run: nothing was written"}
     return await handle(req, action, body=MigrateRequest)
 

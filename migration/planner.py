@@ -21,6 +21,7 @@ from .secret_fields import (PIECE_CHARS, PLACEHOLDER_PREFIX, SecretSlot, extract
                             looks_secret, vault_name)
 
 SCHEMA_VERSION = 1
+DEFAULT_BROWSER = "default"  # requests without a browser id (the seed's frontend) count as one browser
 # Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
 # walks of such values would hit Python's recursion limit. Real configs nest a handful of levels.
 MAX_VALUE_DEPTH = 64
@@ -177,6 +178,7 @@ class Plan:
     user: str
     migration_id: str
     payload_sha256: str
+    browser_id: str = DEFAULT_BROWSER
     documents: list[dict] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)            # vault name -> value
     keys: list[KeyOutcome] = field(default_factory=list)
@@ -215,6 +217,15 @@ class Plan:
             raise PlanTooLarge("TOO_MANY_SECRETS", self.limits.max_secrets, "secret values")
 
 
+def envelope(plan: "Plan", doc_type: str, doc_id: str, **fields: Any) -> dict:
+    """The one document envelope: type, ownership (tenant, user, the migration and browser that wrote it) and
+    `schemaVersion`. Every document the planner makes starts here."""
+    d = {"id": doc_id, "type": doc_type, "tenantId": plan.tenant, "userId": plan.user,
+         "migrationId": plan.migration_id, "browserId": plan.browser_id, "schemaVersion": SCHEMA_VERSION}
+    d.update(fields)
+    return d
+
+
 class _KeyBuilder:
     """Builds the documents of one key; collects its secrets and its backup value."""
 
@@ -226,8 +237,7 @@ class _KeyBuilder:
         self.backup_dirty = False
 
     def doc(self, doc_type: str, doc_id: str, **fields: Any) -> dict:
-        d = {"id": doc_id, "type": doc_type, "tenantId": self.plan.tenant, "userId": self.plan.user,
-             "migrationId": self.plan.migration_id, "schemaVersion": SCHEMA_VERSION, "sourceKey": self.key}
+        d = envelope(self.plan, doc_type, doc_id, sourceKey=self.key)
         d.update(fields)
         self.docs.append(d)
         return d
@@ -465,9 +475,7 @@ def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:
             category = next((cat for needle, cat in _MERGED_CATEGORIES if needle in d["name"]),
                             "advanced_settings")
             view[category] = {**view[category], **value}
-    return {"id": merged_preferences_id(plan.user), "type": "preferences", "view": "merged", "tenantId": plan.tenant,
-            "userId": plan.user, "migrationId": plan.migration_id, "schemaVersion": SCHEMA_VERSION,
-            "value": view}
+    return envelope(plan, "preferences", merged_preferences_id(plan.user), view="merged", value=view)
 
 
 def payload_digest(items: Iterable[tuple[str, str]]) -> tuple[str, dict[str, str]]:
@@ -479,21 +487,31 @@ def payload_digest(items: Iterable[tuple[str, str]]) -> tuple[str, dict[str, str
     return h.hexdigest(), per_key
 
 
-def migration_id_for(tenant: str, user: str, payload_sha: str) -> str:
-    """Deterministic: a retry of the same payload is the same migration (same backup path, same ids)."""
-    return "m-" + sha256_text("\x00".join([tenant, user, payload_sha]))[:24]
+def migration_id_for(tenant: str, user: str, payload_sha: str, browser_id: str = DEFAULT_BROWSER,
+                     merge: bool = False) -> str:
+    """Deterministic: a retry of the same payload from the same browser is the same migration (same backup
+    path, same ids). The seed's browser (`default`) keeps the seed-era id; others and merges carry theirs."""
+    parts = [tenant, user, payload_sha]
+    if browser_id != DEFAULT_BROWSER or merge:
+        parts += [browser_id, "merge" if merge else "migrate"]
+    return "m-" + sha256_text("\x00".join(parts))[:24]
 
 
 def plan(tenant: str, user: str, local_storage: dict[str, str], *,
-         max_document_bytes: int = 1_500_000, limits: Limits = Limits()) -> Plan:
-    """Raises PlanTooLarge (and nothing else) when the payload is over a total of `limits`."""
+         max_document_bytes: int = 1_500_000, limits: Limits = Limits(), browser_id: str = DEFAULT_BROWSER,
+         migration_id: str | None = None, foreign_browser: bool | None = None) -> Plan:
+    """Raises PlanTooLarge (and nothing else) when the payload is over a total of `limits`.
+
+    `migration_id` and `foreign_browser` are for merges: the merged state is planned under the merge's id, and
+    its keys were each accepted for this tenant already (their browser's own `current_tenant_id` decided)."""
     if len(local_storage) > limits.max_keys:
         raise PlanTooLarge("TOO_MANY_KEYS", limits.max_keys, "keys")
     payload_sha, per_key = payload_digest(local_storage.items())
-    p = Plan(tenant, user, migration_id_for(tenant, user, payload_sha), payload_sha, limits=limits)
+    p = Plan(tenant, user, migration_id or migration_id_for(tenant, user, payload_sha, browser_id), payload_sha,
+             browser_id=browser_id, limits=limits)
     # The browser's last tenant, raw (`contoso`) or JSON (`"contoso"`).
     last_tenant = (local_storage.get("current_tenant_id") or "").strip().strip('"')
-    foreign = last_tenant not in ("", tenant)
+    foreign = last_tenant not in ("", tenant) if foreign_browser is None else foreign_browser
     prefs: list[dict] = []
     for key, text in local_storage.items():
         c = classify(key, tenant, foreign_browser=foreign)
@@ -540,9 +558,8 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
             k.documents = per_key_docs[k.key]
     # Per-key manifest: what export rebuilds from and what validation counts against. Kept out of the
     # migration record so the record stays small however many keys a browser holds.
-    manifest = spill([{"id": manifest_id(user), "type": "manifest", "tenantId": tenant, "userId": user,
-                       "migrationId": p.migration_id, "schemaVersion": SCHEMA_VERSION,
-                       "keys": [k.manifest_entry() for k in p.keys]}], max_document_bytes)
+    manifest = spill([envelope(p, "manifest", manifest_id(user), keys=[k.manifest_entry() for k in p.keys])],
+                     max_document_bytes)
     manifest[0]["unkeyedDocuments"] = per_key_docs[None] + len(manifest)
     p.documents.extend(manifest)
     p.check_totals()
@@ -576,6 +593,7 @@ def spill(docs: list[dict], max_bytes: int) -> list[dict]:
         d["chunks"] = len(pieces)
         for n, chunk in enumerate(pieces):
             out.append({"id": f"{d['id']}.chunk{n:04d}", "type": "chunk", "tenantId": d["tenantId"],
-                        "userId": d["userId"], "migrationId": d["migrationId"], "schemaVersion": SCHEMA_VERSION,
-                        "sourceKey": d.get("sourceKey"), "parentId": d["id"], "seq": n, "text": chunk})
+                        "userId": d["userId"], "migrationId": d["migrationId"], "browserId": d.get("browserId"),
+                        "schemaVersion": SCHEMA_VERSION, "sourceKey": d.get("sourceKey"), "parentId": d["id"],
+                        "seq": n, "text": chunk})
     return out

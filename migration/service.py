@@ -110,6 +110,7 @@ class MigrationService:
             "manifest": record.get("manifest"),
             "rollback_active": bool(state.get("rollbackActive")),
             "migration_enabled": self.migration_enabled(tenant, state),
+            "browsers": record.get("browsers") or {},
         }
 
     def _lease_live(self, record: dict) -> bool:
@@ -117,26 +118,29 @@ class MigrationService:
 
     # --- preview ----------------------------------------------------------------------------------
 
-    async def preview(self, tenant: str, user: str, data: dict[str, str]) -> dict:
+    async def preview(self, tenant: str, user: str, data: dict[str, str],
+                      browser_id: str = planner.DEFAULT_BROWSER) -> dict:
         started = time.perf_counter()
         async with self._slots:  # a preview plans the whole payload too: it takes a migration slot
-            plan = await asyncio.to_thread(self._plan, tenant, user, data)
+            plan = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
         result = self._result(plan, backup=None, started=started)
-        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets))
+        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets), stored=None)
         return result
 
-    def _plan(self, tenant: str, user: str, data: dict[str, str]) -> Plan:
+    def _plan(self, tenant: str, user: str, data: dict[str, str], browser_id: str = planner.DEFAULT_BROWSER,
+              **kw: Any) -> Plan:
         s = self.settings
         try:
             return planner.plan(tenant, user, data, max_document_bytes=s.max_document_bytes, limits=planner.Limits(
                 max_documents=s.max_documents, max_items_per_key=s.max_items_per_key, max_secrets=s.max_secrets,
-                max_keys=s.max_keys))
+                max_keys=s.max_keys), browser_id=browser_id, **kw)
         except planner.PlanTooLarge as e:
             raise errors.too_large(e.code, e.what, e.limit) from None
 
     # --- migrate ----------------------------------------------------------------------------------
 
-    async def migrate(self, tenant: str, user: str, data: dict[str, str], backup_requested: bool = True) -> dict:
+    async def migrate(self, tenant: str, user: str, data: dict[str, str], backup_requested: bool = True,
+                      browser_id: str = planner.DEFAULT_BROWSER, merge: bool = False) -> dict:
         started = time.perf_counter()
         pk = (tenant, user)
         state, existing = await asyncio.gather(self.tenant_state(tenant), self.ports.documents.read(pk, record_id(pk[1])))
@@ -146,12 +150,12 @@ class MigrationService:
             raise errors.not_enabled()
         self._refuse_if_taken(existing)
         async with self._slots:  # after the cheap refusals: a refused request never waits for a slot
-            return await self._migrate(pk, existing, data, backup_requested, started)
+            return await self._migrate(pk, existing, data, backup_requested, started, browser_id)
 
     async def _migrate(self, pk: tuple[str, str], existing: dict | None, data: dict[str, str],
-                       backup_requested: bool, started: float) -> dict:
+                       backup_requested: bool, started: float, browser_id: str) -> dict:
         tenant, user = pk
-        plan = await asyncio.to_thread(self._plan, tenant, user, data)
+        plan = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
         lease = [await self._acquire(pk, existing, plan)]  # the record, renewed (new etag) while we write
         # A new user is counted whatever becomes of the attempt, alongside the writes (never cancelled by them).
         first = asyncio.ensure_future(self._count(tenant, {"users_started": 1}) if existing is None else _none())
@@ -288,6 +292,9 @@ class MigrationService:
                 "durationMs": result["duration_ms"], "migratedRecords": plan.migrated_records,
                 "documentCount": len(plan.documents), "warnings": plan.warnings, "warningsTotal": plan.warning_count,
                 "error": None}
+        done["browsers"] = {**(record.get("browsers") or {}), plan.browser_id: {
+            "migration_id": plan.migration_id, "completed_at": done["completedAt"],
+            "migrated_records": result["migratedRecords"], "manifest": result["manifest"]}}
         try:
             await self.ports.documents.replace(pk, done, record["_etag"])
         except PreconditionFailed:
@@ -328,6 +335,7 @@ class MigrationService:
             "ignored": plan.listed(planner.Disposition.IGNORED),
             "warnings": plan.warnings, "warnings_total": plan.warning_count, "backup": backup,
             "duration_ms": round((time.perf_counter() - started) * 1000),
+            "browser_id": plan.browser_id, "merge": None,
         }
 
     # --- export (the seed's rollback package) ---------------------------------------------------------
@@ -349,7 +357,7 @@ class MigrationService:
             await self._mark_rolled_back(pk, record)
         return {"tenant_id": tenant, "user_id": user, "migration_id": record.get("migrationId"),
                 "rollback_data": data, "rollback_reason": "EMERGENCY_ROLLBACK" if rollback else "USER_EXPORT",
-                "created_at": iso(self.clock())}
+                "created_at": iso(self.clock()), "conflicts": []}
 
     async def restore_backup(self, tenant: str, user: str, path: str) -> dict[str, str]:
         """The localStorage exactly as the backup at `path` (as in a result's `backup.path`) held it: its
