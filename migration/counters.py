@@ -30,12 +30,26 @@ def duration_bucket(ms: float) -> str:
 def completion(summary: dict[str, int], duration_ms: int, backup: bool,
                quarantine_reasons: list[str]) -> dict[str, float]:
     deltas: dict[str, float] = {"attempts": 1, "completions": 1, "duration_ms_sum": duration_ms, duration_bucket(duration_ms): 1,
-                                "backups_written": int(backup)}
+                                "backups_written": int(backup), "browsers": 1}
     for kind, n in summary.items():
         deltas[_name("records_", kind)] = n
     for reason in quarantine_reasons:
         deltas[_name("quarantined_", reason)] = deltas.get(_name("quarantined_", reason), 0) + 1
     return deltas
+
+
+def merged(conflicts: int, new_browser: bool, backup: bool, after_rollback: bool) -> dict[str, float]:
+    """A merge into a completed user: its own counters, a completion only when it re-migrates a rolled-back
+    user (users_migrated = completions - rollbacks counts users). `browsers` counts each (user, browser)
+    once: browsers per user = browsers / users_migrated."""
+    deltas = {"merges": 1, "merge_conflicts": conflicts, "browsers": int(new_browser), "backups_written": int(backup)}
+    if after_rollback:
+        deltas.update(attempts=1, completions=1)
+    return deltas
+
+
+def merge_failure(code: str) -> dict[str, float]:
+    return {"merge_failures": 1, _name("error_", code): 1}
 
 
 def failure(code: str) -> dict[str, float]:

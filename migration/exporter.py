@@ -78,7 +78,7 @@ def _chat(docs: list[dict], secrets: dict[str, str]) -> str:
 
 def rebuild(docs: Iterable[dict], secrets: dict[str, str]) -> dict[str, str]:
     """localStorage {key: value} for every key that was migrated or quarantined, in manifest order."""
-    whole = _unchunk(list(docs))
+    whole = [d for d in _unchunk(list(docs)) if d["type"] != "conflict"]
     manifest = next((d["keys"] for d in whole if d["type"] == "manifest"), [])
     by_key: dict[str, list[dict]] = defaultdict(list)
     for d in whole:
@@ -109,3 +109,17 @@ def _value(entry: dict, group: list[dict], secrets: dict[str, str]) -> str:
     if types & set(_COLLECTION_TYPES) or entry.get("family") in ("agents", "llm_configs", "mcp_servers"):
         return _collection(group, entry.get("shape"), secrets)
     raise ValueError(f"no documents to rebuild key #{entry.get('key')!r}")
+
+
+def conflict_copies(docs: Iterable[dict], secrets: dict[str, str]) -> list[dict]:
+    """Every conflict copy: {key, value (a rollback_data value's form), browser_id, migration_id} plus what
+    the merge needs (item, holders, against). Sorted by key, then id."""
+    out = []
+    for d in sorted((d for d in _unchunk(list(docs)) if d["type"] == "conflict"),
+                    key=lambda d: (d["conflictKey"], d["id"])):
+        value = dumps_value(_payload(d, "value", secrets)) if "value" in d else _raw(d, secrets)
+        origin = d.get("origin") or {}
+        out.append({"key": d["conflictKey"], "value": value, "browser_id": origin.get("browser_id", "default"),
+                    "migration_id": origin.get("migration_id", d["migrationId"]), "item": d.get("item", ""),
+                    "holders": list(d.get("holders") or [origin.get("browser_id", "default")]), "id": d["id"]})
+    return out

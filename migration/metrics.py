@@ -76,6 +76,9 @@ def dashboard(tenant_counters: list[dict], day_counters: list[dict]) -> dict:
         "success_criteria": _criteria(users, migrated, attempts, failures, p95, totals["backups_verified"],
                                       totals["backups_unverified"]),
         "tenants": len(tenant_counters),
+        "merges": {"merges": int(totals["merges"]), "conflicts": int(totals["merge_conflicts"]),
+                   "failures": int(totals["merge_failures"]), "browsers": int(totals["browsers"]),
+                   "browsers_per_user": round(totals["browsers"] / migrated, 2) if migrated > 0 else None},
     }
 
 

@@ -27,7 +27,7 @@ DEFAULT_BROWSER = "default"  # requests without a browser id (the seed's fronten
 MAX_VALUE_DEPTH = 64
 _PAYLOAD_FIELDS = ("data", "content", "raw", "value", "keys", "secretRefs")
 DATA_TYPES = ("agent", "llm_config", "mcp_server", "chat_session", "chat_message", "preferences",
-              "quarantine", "chunk", "manifest")
+              "quarantine", "chunk", "manifest", "conflict")
 
 # Seed's merged-preferences categories, by the key's name (`ui_preferences_<t>` -> `ui_preferences`).
 _MERGED_CATEGORIES = (("ui_preferences", "ui_preferences"), ("notification", "notification_preferences"),
@@ -436,12 +436,12 @@ _KEPT_WHOLE = frozenset({"too_many_items"})
 MAX_QUARANTINE_SECRETS = 100
 
 
-def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
+def _quarantine(b: _KeyBuilder, reason: str, family: Family | None, doc_type: str = "quarantine") -> None:
     b.docs.clear()
     b.slots.clear()
     b.backup_dirty = False
     sensitive = family in (Family.LLM_CONFIGS, Family.MCP_SERVERS)
-    doc = b.doc("quarantine", f"quarantine.{b.kh}", reason=reason, family=family.value if family else None)
+    doc = b.doc(doc_type, f"{doc_type}.{b.kh}", reason=reason, family=family.value if family else None)
     # JSON of an unexpected shape or key gets the same detector as a migrated config: secrets leave by field
     # name and pattern, the rest stays readable. Anything else is text: pattern-scanned, vaulted whole.
     # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces.
@@ -457,6 +457,20 @@ def _quarantine(b: _KeyBuilder, reason: str, family: Family | None) -> None:
             b.backup_dirty, sensitive = False, True
     doc.update(b.raw_fields(sensitive))
     b.plan.backup_values[b.key] = b.backup_value(None)
+
+
+def conflict_documents(p: Plan, key: str, copy_id: str, text: str, family: Family | None,
+                       **fields: Any) -> tuple[list[dict], str]:
+    """A conflict copy of (an item of) `key`: its own `conflict` document, its secrets vaulted like a
+    quarantined value of that key (under names of its own), outside the key's documents (`sourceKey` null,
+    `conflictKey` names it), so export rebuilds the key from its live documents only. Returns the documents
+    (added to the plan with their secrets) and the copy's backup value (secrets swapped)."""
+    b = _KeyBuilder(p, f"{key}\x00conflict\x00{copy_id}", text)
+    _quarantine(b, "conflict", family, doc_type="conflict")
+    b.docs[0].update(sourceKey=None, conflictKey=key, **fields)
+    for s in b.slots:
+        p.secrets.update(s.vault_entries())
+    return b.docs, p.backup_values.pop(b.key)
 
 
 def _merged_preferences(plan: Plan, prefs: list[dict]) -> dict | None:

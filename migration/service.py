@@ -23,7 +23,8 @@ from shared.cosmos_layout import TENANT_LEVEL_USER
 from shared.ports import Conflict, DependencyUnavailable, PreconditionFailed
 from shared.settings import Settings
 
-from . import backup_format, counters, errors, exporter, planner
+from . import backup_format, counters, errors, exporter, merge_plan, planner
+from . import merge as merging
 from .planner import DATA_TYPES, Plan
 
 log = logging.getLogger("migration.service")
@@ -40,6 +41,11 @@ def _ascii(value: str) -> str:
 
 def record_id(user: str) -> str:
     return f"migration.{planner.user_tag(user)}"
+
+
+def ever_completed(record: dict | None) -> bool:
+    """Some browser of this user completed a migration (what follows from any browser is a merge)."""
+    return bool(record) and (record.get("status") in ("completed", "rolled_back") or bool(record.get("browsers")))
 
 
 def iso(ts: float) -> str:
@@ -101,6 +107,8 @@ class MigrationService:
         status = record.get("status", "not_started")
         if status == "in_progress" and not self._lease_live(record):
             status = "failed"  # the attempt died (crash, timeout): the client may retry
+        if status in ("in_progress", "failed") and record.get("browsers"):
+            status = "completed"  # a merge is running or failed: the user's data stays migrated
         return {
             "migration_status": status,
             "migration_id": record.get("migrationId"),
@@ -123,9 +131,32 @@ class MigrationService:
         started = time.perf_counter()
         async with self._slots:  # a preview plans the whole payload too: it takes a migration slot
             plan = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
+            record = await self.ports.documents.read((tenant, user), record_id(user))
+            stored = None
+            if ever_completed(record):  # what this browser holds that is not stored yet
+                stored = merging.stored_comparison(await self._compare((tenant, user), plan, data))
         result = self._result(plan, backup=None, started=started)
-        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets), stored=None)
+        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets), stored=stored)
         return result
+
+    async def _stored(self, pk: tuple[str, str]) -> tuple[list[dict], dict[str, str]]:
+        """A user's documents and every secret they reference (as export reads them)."""
+        docs = await self.ports.documents.list_partition(pk, DATA_TYPES)
+        names = sorted(exporter.secret_names(docs))
+        values = await bounded(self.settings.secret_concurrency, names, self.ports.secrets.get)
+        missing = [n for n, v in zip(names, values) if v is None]
+        if missing:
+            raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
+        return docs, dict(zip(names, values))
+
+    async def _compare(self, pk: tuple[str, str], own: Plan, data: dict[str, str]) -> list[merging.KeyOutcome]:
+        """Each sent key that would be stored, against what is stored. Writes nothing."""
+        docs, secrets = await self._stored(pk)
+
+        def compare() -> list[merging.KeyOutcome]:
+            state = merge_plan.load(pk[0], docs, secrets)
+            return merging.merge(state, merge_plan.incoming(own, data, pk[0]), own.browser_id, "preview")
+        return await asyncio.to_thread(compare)
 
     def _plan(self, tenant: str, user: str, data: dict[str, str], browser_id: str = planner.DEFAULT_BROWSER,
               **kw: Any) -> Plan:
@@ -148,8 +179,16 @@ class MigrationService:
             raise errors.rollback_active()
         if not self.migration_enabled(tenant, state):
             raise errors.not_enabled()
-        self._refuse_if_taken(existing)
+        self._refuse_if_taken(existing, merge=True)  # completed without `merge`: 409 below, with unsaved_keys
         async with self._slots:  # after the cheap refusals: a refused request never waits for a slot
+            if existing and existing.get("status") == "completed" and not merge:
+                own = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
+                raise errors.already_migrated(existing.get("completedAt"),
+                                              merging.unsaved(await self._compare(pk, own, data)))
+            if ever_completed(existing):
+                # Merged even without `merge` after a rollback: a re-migration never deletes what another
+                # browser contributed.
+                return await self._merge(pk, existing, data, backup_requested, started, browser_id)
             return await self._migrate(pk, existing, data, backup_requested, started, browser_id)
 
     async def _migrate(self, pk: tuple[str, str], existing: dict | None, data: dict[str, str],
@@ -175,6 +214,73 @@ class MigrationService:
         log.info("migration completed tenant=%s user=%s id=%s keys=%d docs=%d ms=%d", path_part(tenant),
                  path_part(user), plan.migration_id, len(plan.keys), len(plan.documents), result["duration_ms"])
         return result
+
+    async def _merge(self, pk: tuple[str, str], existing: dict, data: dict[str, str], backup_requested: bool,
+                     started: float, browser_id: str) -> dict:
+        """One browser's data merged into a completed user (README "Browsers and merge"): under the same
+        lease and heartbeat as a migration; writes only what changed; removes only superseded versions."""
+        tenant, user = pk
+        own = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
+        mid = planner.migration_id_for(tenant, user, own.payload_sha256, browser_id, merge=True)
+        lease = [await self._acquire(pk, existing, own, migration_id=mid, names=(), merge=True)]
+        try:
+            backup, merged, outcomes = await self._while_leased(
+                pk, lease, self._merge_all(pk, lease, own, data, mid, backup_requested))
+            result = self._result(own, backup, started)
+            summary = merging.summary(outcomes)
+            result.update(migration_id=mid, merge=summary)
+            await self._complete(pk, lease[0], merged, result)
+        except Exception as e:
+            await self._fail(pk, lease[0], e)
+            raise
+        new_browser = browser_id not in (existing.get("browsers") or {})
+        await self._count(tenant, counters.merged(summary["conflicts"], new_browser, backup is not None,
+                                                  existing.get("status") == "rolled_back"), per_minute=True)
+        telemetry.migration_finished("merged", result["duration_ms"])
+        log.info("merge completed tenant=%s user=%s id=%s added=%d updated=%d conflicts=%d ms=%d",
+                 path_part(tenant), path_part(user), mid, summary["added"], summary["updated"],
+                 summary["conflicts"], result["duration_ms"])
+        return result
+
+    async def _merge_all(self, pk: tuple[str, str], lease: list[dict], own: Plan, data: dict[str, str], mid: str,
+                         backup_requested: bool) -> tuple[dict | None, Plan, list[merging.KeyOutcome]]:
+        tenant, user = pk
+        docs, secrets = await self._stored(pk)  # read under the lease: no other merge writes meanwhile
+        s = self.settings
+
+        def compute() -> tuple[list[merging.KeyOutcome], Plan, list[dict]]:
+            state = merge_plan.load(tenant, docs, secrets)
+            outcomes = merging.merge(state, merge_plan.incoming(own, data, tenant), own.browser_id, mid)
+            try:
+                merged, copies = merge_plan.plan_state(
+                    tenant, user, state, browser_id=own.browser_id, migration_id=mid,
+                    max_document_bytes=s.max_document_bytes, limits=planner.Limits(
+                        max_documents=s.max_documents, max_items_per_key=s.max_items_per_key,
+                        max_secrets=s.max_secrets, max_keys=s.max_keys))
+            except planner.PlanTooLarge as e:
+                raise errors.too_large(e.code, e.what, e.limit) from None
+            return outcomes, merged, copies
+        outcomes, merged, copies = await asyncio.to_thread(compute)
+        # The record lists every vault name this attempt may write before any is written (as a migration).
+        names = sorted(set(lease[0].get("secretNames") or ()) | set(merged.secrets))
+        if names != lease[0].get("secretNames"):
+            try:
+                lease[0] = await self.ports.documents.replace(
+                    pk, {**{k: v for k, v in lease[0].items() if not k.startswith("_")}, "secretNames": names},
+                    lease[0]["_etag"])
+            except PreconditionFailed:
+                raise errors.in_progress() from None
+        # Unchanged values write no new version; the backup names the version of every secret it references.
+        written = await bounded(s.secret_concurrency, merged.secrets.items(),
+                                lambda kv: self.ports.secrets.set(kv[0], kv[1], {"source": "localstorage"}))
+        versions = {name: w.version for name, w in zip(merged.secrets, written)}
+        backup = (await self._backup(merged, versions, {"browserId": own.browser_id, "conflicts": copies,
+                                                        "sentKeys": sorted(data)})
+                  if backup_requested else None)
+        writes, deletes = merge_plan.changes(docs, merged.documents)
+        await self.ports.documents.write_set(pk, writes, deletes)
+        await self._drop_unreferenced_secrets(pk, lease[0], merged)
+        return backup, merged, outcomes
 
     async def _write_all(self, pk: tuple[str, str], lease: list[dict], plan: Plan,
                          backup_requested: bool) -> dict | None:
@@ -227,19 +333,23 @@ class MigrationService:
                 task.cancel()
             await asyncio.gather(beat, job, return_exceptions=True)
 
-    def _refuse_if_taken(self, record: dict | None) -> None:
+    def _refuse_if_taken(self, record: dict | None, merge: bool = False) -> None:
         if not record:
             return
-        if record.get("status") == "completed":
-            raise errors.already_migrated(record.get("completedAt"))
         if record.get("status") == "in_progress" and self._lease_live(record):
             raise errors.in_progress()
+        if record.get("status") == "completed" and not merge:
+            raise errors.already_migrated(record.get("completedAt"))
 
-    async def _acquire(self, pk: tuple[str, str], existing: dict | None, plan: Plan) -> dict:
+    async def _acquire(self, pk: tuple[str, str], existing: dict | None, plan: Plan,
+                       migration_id: str | None = None, names: Iterable[str] | None = None,
+                       merge: bool = False) -> dict:
         now = self.clock()
         record = {
+            **({k: existing[k] for k in ("browsers", "completedAt") if k in existing} if existing else {}),
             "id": record_id(pk[1]), "type": "migration", "tenantId": pk[0], "userId": pk[1],
-            "schemaVersion": planner.SCHEMA_VERSION, "status": "in_progress", "migrationId": plan.migration_id,
+            "schemaVersion": planner.SCHEMA_VERSION, "status": "in_progress",
+            "migrationId": migration_id or plan.migration_id, "browserId": plan.browser_id, "merge": merge,
             "payloadSha256": plan.payload_sha256, "leaseOwner": uuid.uuid4().hex,
             "leaseExpiresAt": now + self.settings.lease_seconds, "startedAt": iso(now),
             "attempt": (existing or {}).get("attempt", 0) + 1,
@@ -247,7 +357,8 @@ class MigrationService:
             "previous": ({k: existing.get(k) for k in ("status", "migrationId", "completedAt", "rolledBackAt")}
                          if existing else None),
             # Every vault name this user may hold: the earlier ones (dropped at completion) and this plan's.
-            "secretNames": sorted(set((existing or {}).get("secretNames") or ()) | set(plan.secrets)),
+            "secretNames": sorted(set((existing or {}).get("secretNames") or ()) |
+                                  set(plan.secrets if names is None else names)),
         }
         try:
             if existing is None:
@@ -255,17 +366,18 @@ class MigrationService:
             return await self.ports.documents.replace(pk, record, existing["_etag"])
         except (Conflict, PreconditionFailed):
             # Someone else took the lease between our read and our write: re-read to say why.
-            self._refuse_if_taken(await self.ports.documents.read(pk, record_id(pk[1])))
+            self._refuse_if_taken(await self.ports.documents.read(pk, record_id(pk[1])), merge=True)
             raise errors.in_progress() from None
 
-    async def _backup(self, plan: Plan, versions: dict[str, str]) -> dict:
+    async def _backup(self, plan: Plan, versions: dict[str, str], extra: dict | None = None) -> dict:
         # Sorted keys: a retry of the same data in another key order (browsers do not promise one) writes
         # the same bytes, so the write-once backup accepts it. Unchanged secrets keep their version, so a
         # retry names the same versions too.
         body = json.dumps({"format": BACKUP_FORMAT, "tenantId": plan.tenant, "userId": plan.user,
                            "migrationId": plan.migration_id, "keys": len(plan.backup_values),
                            "localStorage": plan.backup_values,
-                           "secretRefs": backup_format.key_refs(plan.documents), "secretVersions": versions},
+                           "secretRefs": backup_format.key_refs(plan.documents), "secretVersions": versions,
+                           **(extra or {})},
                           ensure_ascii=True, separators=(",", ":"), sort_keys=True).encode("ascii")
         sha = hashlib.sha256(body).hexdigest()
         stem = f"{path_part(plan.tenant)}/{path_part(plan.user)}/{plan.migration_id}"
@@ -306,11 +418,16 @@ class MigrationService:
         failed = {**{k: v for k, v in record.items() if not k.startswith("_")}, "status": "failed",
                   "failedAt": iso(self.clock()), "leaseOwner": None, "leaseExpiresAt": None,
                   "error": {"code": getattr(error, "code", code), "type": type(error).__name__}}
+        if record.get("merge"):  # the data merged before stays: the user stays as it was
+            failed["status"] = (record.get("previous") or {}).get("status") or "completed"
+            if failed["status"] not in ("completed", "rolled_back"):
+                failed["status"] = "completed"
         try:
             await self.ports.documents.replace(pk, failed, record["_etag"])
         except Exception:  # best effort: the lease expires by itself
             log.warning("could not mark migration failed tenant=%s user=%s", path_part(pk[0]), path_part(pk[1]))
-        await self._count(pk[0], counters.failure(failed["error"]["code"]))
+        await self._count(pk[0], (counters.merge_failure if record.get("merge") else counters.failure)(
+            failed["error"]["code"]))
         telemetry.migration_finished("failed")
 
     async def _count(self, tenant: str, deltas: dict[str, float], per_minute: bool = False) -> None:
@@ -343,21 +460,17 @@ class MigrationService:
     async def export(self, tenant: str, user: str) -> dict:
         pk = (tenant, user)
         record, state = await asyncio.gather(self.ports.documents.read(pk, record_id(pk[1])), self.tenant_state(tenant))
-        if not record or record.get("status") not in ("completed", "rolled_back"):
+        if not ever_completed(record):
             raise errors.not_migrated()
-        docs = await self.ports.documents.list_partition(pk, DATA_TYPES)
-        names = sorted(exporter.secret_names(docs))
-        values = await bounded(self.settings.secret_concurrency, names, self.ports.secrets.get)
-        missing = [n for n, v in zip(names, values) if v is None]
-        if missing:
-            raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
-        data = await asyncio.to_thread(exporter.rebuild, docs, dict(zip(names, values)))
+        docs, secrets = await self._stored(pk)
+        data = await asyncio.to_thread(exporter.rebuild, docs, secrets)
+        conflicts = await asyncio.to_thread(merge_plan.copies_for_export, docs, secrets)
         rollback = bool(state.get("rollbackActive"))
         if rollback and record["status"] == "completed":
             await self._mark_rolled_back(pk, record)
         return {"tenant_id": tenant, "user_id": user, "migration_id": record.get("migrationId"),
                 "rollback_data": data, "rollback_reason": "EMERGENCY_ROLLBACK" if rollback else "USER_EXPORT",
-                "created_at": iso(self.clock()), "conflicts": []}
+                "created_at": iso(self.clock()), "conflicts": conflicts}
 
     async def restore_backup(self, tenant: str, user: str, path: str) -> dict[str, str]:
         """The localStorage exactly as the backup at `path` (as in a result's `backup.path`) held it: its

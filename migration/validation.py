@@ -18,7 +18,7 @@ from .families import IgnoreReason, classify
 from .planner import DATA_TYPES
 from .plaintext_scan import plaintext_paths
 
-CHECKS = ["document_counts", "tenant_isolation", "references", "plaintext_secrets", "secret_references",
+CHECKS = ["document_counts", "tenant_isolation", "ownership", "references", "plaintext_secrets", "secret_references",
           "backup_integrity"]
 _READ_TYPES = [t for t in DATA_TYPES if t not in ("chat_message", "chunk")] + ["backup"]
 READ_PER_TYPE = 200          # documents of one type read per user; beyond it, a sample (the first ones)
@@ -46,6 +46,7 @@ async def validate_user(ports: Ports, record: dict, backup_container: str, deep:
     found: list[dict] = []
     found += _counts(record, counts, docs)
     found += _isolation(record, docs)
+    found += _ownership(record, docs)
     found += _references(record, docs, sampled)
     found += _plaintext(record, docs)
     found += await _secret_refs(ports, record, docs)
@@ -119,7 +120,8 @@ def _counts(record: dict, counts: dict[str, int], docs: list[dict]) -> list[dict
     if manifest is None:
         out.append(issue("COUNT_MISMATCH", "the per-key manifest is missing", record))
     elif "keys" in manifest:  # a manifest split into chunks (~10,000 keys) is not read back here
-        expected = sum(e.get("documents", 0) for e in manifest["keys"]) + manifest.get("unkeyedDocuments", 0)
+        expected = (sum(e.get("documents", 0) for e in manifest["keys"]) + manifest.get("unkeyedDocuments", 0)
+                    + manifest.get("conflictDocuments", 0))
         if expected != total:
             out.append(issue("COUNT_MISMATCH", "documents differ from the per-key manifest", record,
                              expected=expected, found=total))
@@ -136,6 +138,21 @@ def _isolation(record: dict, docs: list[dict]) -> list[dict]:
         elif d.get("sourceKey") and classify(d["sourceKey"], tenant).ignore is IgnoreReason.OTHER_TENANT:
             out.append(issue("TENANT_ISOLATION_VIOLATION", "a document came from another tenant's key", record,
                              document=d["id"], sourceKey=d["sourceKey"]))
+    return out
+
+
+def _ownership(record: dict, docs: list[dict]) -> list[dict]:
+    """Merged users: each conflict copy names its key, holders and source; every holder is a browser the
+    record knows (a first migration's documents name no holders: their writer holds them)."""
+    known = set(record.get("browsers") or ()) | {record.get("browserId") or "default"}
+    out = []
+    for d in docs:
+        if d["type"] == "conflict" and not (d.get("conflictKey") and d.get("holders") and d.get("origin")):
+            out.append(issue("OWNERSHIP_MISSING", "a conflict copy does not name its key, holders and source",
+                             record, document=d["id"]))
+        elif "holders" in d and (not d["holders"] or not set(d["holders"]) <= known):
+            out.append(issue("OWNERSHIP_MISSING", "a document is held by no browser the record knows", record,
+                             document=d["id"]))
     return out
 
 
