@@ -551,3 +551,38 @@ def test_json_round_trip_in_the_browser_changes_nothing(local_api, browser, stat
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_two_browsers_merging_at_once_both_land(local_api, browser, static_origin):
+    """B and C click at the same moment: the server lets one merge through at a time (409
+    MIGRATION_IN_PROGRESS to the other, whose client waits and retries); both land, nothing is lost."""
+    api = local_api.start()
+    a_data = load_fixture("typical", sessions=2)
+    code, body, _ = api.call("POST", "/migration/migrate-localstorage",
+                             {"localStorage_data": a_data, "merge": True, "browser_id": "browser-a"})
+    assert code == 200, body
+    blank = f"{static_origin}/demo/index.html"
+    others = [{**load_fixture("typical", seed=seed, sessions=6), "language": lang}
+              for seed, lang in ((3, "fr"), (4, "nl"))]
+    opened = [open_browser(browser, blank, data) for data in others]
+    try:
+        for _, page, _ in opened:
+            page.goto(api.demo_url())
+            wait_state(page, "ready", outcome="merge")
+        for _, page, _ in opened:  # as close together as the driver allows
+            page.evaluate("() => { document.querySelector('#btn-migrate').click(); }")
+        for _, page, _ in opened:
+            wait_state(page, "success", outcome="merged")
+        codes = api.migrate_codes()
+        assert codes.count(200) == 3 and set(codes) <= {200, 409}, codes
+        code, package = api.export()
+        assert export_holds(opened[0][1], package, {k: v for k, v in a_data.items() if k != "auth_token"}) == []
+        for (_, page, errors), data in zip(opened, others):
+            sent = page.evaluate("() => Object.fromEntries(Object.entries(window.migrationDemo.client.lastMigration.sent))")
+            assert set(sent) == set(data) - {"auth_token"}
+            assert export_holds(page, package, sent) == []
+            assert errors == []
+        assert len(api.status()["browsers"]) == 3
+    finally:
+        for ctx, _, _ in opened:
+            ctx.close()
