@@ -5,15 +5,16 @@ none), a chat session (by its key) or a preference / raw / unknown key (as a who
 distinct versions browsers sent, each with its `holders`: the browsers whose latest payload holds it. When
 browser X sends version v of an item, X leaves every holder set of that item, then:
 
-| v against the stored versions                      | effect                                   | counted   |
-|----------------------------------------------------|------------------------------------------|-----------|
-| no version stored                                  | v stored, live                           | added     |
-| equal to a version (sessions: a prefix of one)     | X joins its holders                      | unchanged |
-| a session that continues a version (its prefix)    | v replaces it, inherits its holders + X  | updated   |
-| X's own earlier version, now held by nobody        | v replaces it in place                   | updated   |
-| anything else                                      | v stored beside them (a conflict copy)   | conflicts |
+| v against the stored versions                      | effect                                        | counted   |
+|----------------------------------------------------|-----------------------------------------------|-----------|
+| no version stored                                  | v stored, live                                | added     |
+| equal to a version (sessions: a prefix of one)     | X joins its holders (`X:<n>` for a prefix)    | unchanged |
+| a session that continues a version (its prefix)    | v replaces it; its holders now hold a prefix  | updated   |
+| X's own earlier version, now held by nobody        | v replaces it in place                        | updated   |
+| anything else                                      | v stored beside them (a conflict copy)        | conflicts |
 
-A version left with no holders is superseded (X's own earlier edit) and goes; that is the only removal. One
+A version left with no holders is superseded (X's own earlier edit) and goes; that is the only removal (a
+session held only as a prefix shrinks to the longest prefix held, then joins any session continuing it). One
 version is live, the others are conflict copies; the live one stays live while it has holders, unless it and
 another carry comparable modification times, then the newer is live. The stored versions thus depend only on
 each browser's latest payload, never on the order the merges came in; identical items are stored once.
@@ -49,7 +50,7 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _whole_canon(text: str) -> str:
+def whole_canon(text: str) -> str:
     ok, value = parse_json(text)
     return "j" + canonical(value) if ok else "t" + text
 
@@ -137,7 +138,7 @@ def split(family: str, text: str) -> tuple[str, list[tuple[str, Any]]]:
 
 
 def _canon(kind: str, value: Any) -> str:
-    return _whole_canon(value) if kind == "whole" else canonical(value)
+    return whole_canon(value) if kind == "whole" else canonical(value)
 
 
 def _messages(session: Any) -> list:
@@ -211,13 +212,90 @@ def _as_whole(ks: KeyState) -> KeyState:
     holders = set().union(*(it.versions[0].holders for it in ks.items.values())) if ks.items else set()
     first = next(iter(ks.items.values())).versions[0].origin if ks.items else ("default", "")
     text = ks.live_text()
-    versions = [Version(text, holders, first, _whole_canon(text))]
+    versions = [Version(text, holders, first, whole_canon(text))]
     for ident, it in ks.items.items():
         for v in it.versions[1:]:
             copy = ks.copy_text(ident, v)
-            versions.append(Version(copy, set(v.holders), v.origin, _whole_canon(copy)))
+            versions.append(Version(copy, set(v.holders), v.origin, whole_canon(copy)))
     out.items[""] = Item(versions)
     return out
+
+
+def holder_browser(holder: str) -> str:
+    """Holders are browser ids; a session's holder whose payload is a strict prefix is `<browser>:<count>`."""
+    return holder.split(":", 1)[0]
+
+
+def _truncate(session: Any, n: int) -> Any:
+    if isinstance(session, list):
+        return session[:n]
+    return {**session, "messages": _messages(session)[:n]}
+
+
+def _move_front(item: Item, version: Version) -> None:
+    item.versions.remove(version)
+    item.versions.insert(0, version)
+
+
+def _settle_sessions(item: Item) -> None:
+    """Keep exactly the longest sessions browsers hold: a version held only as a prefix shrinks to the longest
+    prefix held; a version that another continues (or equals) joins it, its holders held as prefixes; a
+    version held by nobody goes. The versions left are each a browser's latest session, none a prefix of
+    another, whatever the order the browsers came in."""
+    while True:
+        for v in item.versions:
+            if not v.holders:
+                item.versions.remove(v)
+                break
+            if all(":" in h for h in v.holders):
+                n = max(int(h.split(":")[1]) for h in v.holders)
+                v.value = _truncate(v.value, n)
+                v.canon = canonical(v.value)
+                v.holders = {holder_browser(h) if int(h.split(":")[1]) == n else h for h in v.holders}
+                break
+            w = next((w for w in item.versions if w is not v and (w.canon == v.canon or continues(w.value, v.value))),
+                     None)
+            if w is not None:
+                length = len(_messages(v.value))
+                longer = w.canon != v.canon
+                w.holders |= {(f"{h}:{length}" if ":" not in h else h) if longer else h for h in v.holders}
+                was_live = item.versions[0] is v
+                item.versions.remove(v)
+                if was_live:
+                    _move_front(item, w)
+                break
+        else:
+            return
+
+
+def _offer_session(item: Item, value: Any, browser: str, origin: Origin) -> str:
+    canon = canonical(value)
+    prev = next((v for v in item.versions if any(holder_browser(h) == browser for h in v.holders)), None)
+    prev_canon = prev.canon if prev else None
+    if prev is not None and (browser in prev.holders and prev.canon == canon or
+                             f"{browser}:{len(_messages(value))}" in prev.holders and continues(prev.value, value)):
+        return "unchanged"  # what this browser sent before (a retry): nothing moves
+    for v in item.versions:
+        v.holders = {h for h in v.holders if holder_browser(h) != browser}
+    _settle_sessions(item)
+    result = "unchanged"
+    match = next((v for v in item.versions if v.canon == canon), None)
+    if match is not None:
+        match.holders.add(browser)
+    elif (longer := next((v for v in item.versions if continues(v.value, value)), None)) is not None:
+        longer.holders.add(f"{browser}:{len(_messages(value))}")  # the stored session continues this one
+    elif (shorter := next((v for v in item.versions if continues(value, v.value)), None)) is not None:
+        n = len(_messages(shorter.value))  # appended: its holders now hold a prefix of the longer one
+        shorter.holders = {h if ":" in h else f"{h}:{n}" for h in shorter.holders} | {browser}
+        shorter.value, shorter.canon, shorter.origin = value, canon, origin
+        result = "updated"
+    else:
+        item.versions.append(Version(value, {browser}, origin, canon))
+        result = "conflicts"
+    _settle_sessions(item)
+    if prev_canon is not None and prev_canon != canon and prev_canon not in {v.canon for v in item.versions}:
+        result = "updated"  # this browser's own earlier session is gone: replaced by what it sends now
+    return result
 
 
 def offer(ks: KeyState, ident: str, value: Any, browser: str, origin: Origin) -> str:
@@ -228,6 +306,10 @@ def offer(ks: KeyState, ident: str, value: Any, browser: str, origin: Origin) ->
         ks.items[ident] = Item([Version(value, {browser}, origin, canon)])
         return "added"
     session = ks.kind == "session"
+    if session:
+        result = _offer_session(item, value, browser, origin)
+        _choose_live(ks.kind, item)
+        return result
     prev = next((v for v in item.versions if browser in v.holders), None)
     if prev is not None:
         prev.holders.discard(browser)

@@ -18,6 +18,7 @@ from shared.settings import Settings
 
 from . import backup_format, errors, metrics, validation
 from .planner import SCHEMA_VERSION, user_tag
+from .records import TenantState
 from .service import TENANT_STATE_ID, bounded, iso, path_part, record_id
 
 log = logging.getLogger("migration.ops")
@@ -78,14 +79,13 @@ class OpsService:
         return self._state_view(tenant, state)
 
     def _enabled(self, tenant: str, state: dict) -> bool:
-        if state.get("rolloutEnabled") is not None:
-            return bool(state["rolloutEnabled"])
-        return self.settings.rollout_all or tenant in self.settings.rollout_list
+        return TenantState.read(state).migration_enabled(tenant, self.settings.rollout_all, self.settings.rollout_list)
 
     def _state_view(self, tenant: str, state: dict) -> dict:
         return {"tenant_id": tenant, "rollback_active": bool(state.get("rollbackActive")),
                 "migration_enabled": self._enabled(tenant, state), "rollout_override": state.get("rolloutEnabled"),
-                "rollout_default": self.settings.rollout_all or tenant in self.settings.rollout_list,
+                "rollout_default": TenantState.rollout_default(tenant, self.settings.rollout_all,
+                                                               self.settings.rollout_list),
                 "updated_at": state.get("updatedAt")}
 
     async def tenants(self) -> list[dict]:

@@ -26,6 +26,7 @@ from shared.settings import Settings
 from . import backup_format, counters, errors, exporter, merge_plan, planner
 from . import merge as merging
 from .planner import DATA_TYPES, Plan
+from .records import MigrationRecord, TenantState
 
 log = logging.getLogger("migration.service")
 T = TypeVar("T")
@@ -44,8 +45,7 @@ def record_id(user: str) -> str:
 
 
 def ever_completed(record: dict | None) -> bool:
-    """Some browser of this user completed a migration (what follows from any browser is a merge)."""
-    return bool(record) and (record.get("status") in ("completed", "rolled_back") or bool(record.get("browsers")))
+    return MigrationRecord.read(record).ever_completed
 
 
 def iso(ts: float) -> str:
@@ -94,9 +94,7 @@ class MigrationService:
         return await self.ports.documents.read((tenant, TENANT_LEVEL_USER), TENANT_STATE_ID) or {}
 
     def migration_enabled(self, tenant: str, state: dict) -> bool:
-        if state.get("rolloutEnabled") is not None:
-            return bool(state["rolloutEnabled"])
-        return self.settings.rollout_all or tenant in self.settings.rollout_list
+        return TenantState.read(state).migration_enabled(tenant, self.settings.rollout_all, self.settings.rollout_list)
 
     # --- status -----------------------------------------------------------------------------------
 
@@ -104,13 +102,8 @@ class MigrationService:
         record, state = await asyncio.gather(self.ports.documents.read((tenant, user), record_id(user)),
                                              self.tenant_state(tenant))
         record = record or {}
-        status = record.get("status", "not_started")
-        if status == "in_progress" and not self._lease_live(record):
-            status = "failed"  # the attempt died (crash, timeout): the client may retry
-        if status in ("in_progress", "failed") and record.get("browsers"):
-            status = "completed"  # a merge is running or failed: the user's data stays migrated
         return {
-            "migration_status": status,
+            "migration_status": MigrationRecord.read(record).reported_status(self.clock()),
             "migration_id": record.get("migrationId"),
             "started_at": record.get("startedAt"),
             "completed_at": record.get("completedAt"),
@@ -120,9 +113,6 @@ class MigrationService:
             "migration_enabled": self.migration_enabled(tenant, state),
             "browsers": record.get("browsers") or {},
         }
-
-    def _lease_live(self, record: dict) -> bool:
-        return (record.get("leaseExpiresAt") or 0) > self.clock()
 
     # --- preview ----------------------------------------------------------------------------------
 
@@ -336,7 +326,7 @@ class MigrationService:
     def _refuse_if_taken(self, record: dict | None, merge: bool = False) -> None:
         if not record:
             return
-        if record.get("status") == "in_progress" and self._lease_live(record):
+        if MigrationRecord.read(record).taken(self.clock()):
             raise errors.in_progress()
         if record.get("status") == "completed" and not merge:
             raise errors.already_migrated(record.get("completedAt"))

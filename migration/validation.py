@@ -150,7 +150,7 @@ def _ownership(record: dict, docs: list[dict]) -> list[dict]:
         if d["type"] == "conflict" and not (d.get("conflictKey") and d.get("holders") and d.get("origin")):
             out.append(issue("OWNERSHIP_MISSING", "a conflict copy does not name its key, holders and source",
                              record, document=d["id"]))
-        elif "holders" in d and (not d["holders"] or not set(d["holders"]) <= known):
+        elif "holders" in d and (not d["holders"] or not {h.split(":", 1)[0] for h in d["holders"]} <= known):
             out.append(issue("OWNERSHIP_MISSING", "a document is held by no browser the record knows", record,
                              document=d["id"]))
     return out

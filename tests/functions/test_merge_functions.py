@@ -10,6 +10,7 @@ from migration.planner import DATA_TYPES
 
 from ..helpers import call
 from .test_migration_functions import body, documents, export, status
+from .test_bounds import small  # noqa: F401 (fixture)
 from .test_secret_lifecycle import rollback_cycle
 
 T = "contoso"
@@ -174,3 +175,22 @@ async def test_merged_users_pass_validation(stack):
     assert sweep["metrics"]["merges"]["browsers"] == 2 and sweep["metrics"]["merges"]["conflicts"] == 2
     assert all(d.get("browserId") for d in await stack.services.ports.documents.list_partition(("contoso", "user-1"),
                                                                                               DATA_TYPES))
+
+
+def sessions(prefix: str, n: int = 5, messages: int = 40) -> dict[str, str]:
+    return {f"chat_session_{prefix}{i}": json.dumps([{"role": "user", "content": f"{prefix} {i}.{j}"}
+                                                      for j in range(messages)]) for i in range(n)}
+
+
+async def test_limits_apply_to_the_merged_state_and_a_refused_merge_changes_nothing(small):
+    stack = small  # MAX_DOCUMENTS_PER_MIGRATION = 400
+    assert (await send(stack, sessions("a"), "browser-a"))[0] == 200
+    before = (await export(stack))[1]
+    docs = await stored_docs(stack)
+    code, resp, _ = await send(stack, sessions("b"), "browser-b", merge=True)   # each payload fits, both do not
+    assert (code, resp["code"], resp["limit"]) == (413, "TOO_MANY_DOCUMENTS", 400)
+    after = (await export(stack))[1]
+    assert (after["rollback_data"], after["conflicts"]) == (before["rollback_data"], before["conflicts"])
+    assert await stored_docs(stack) == docs
+    assert (await status(stack))["migration_status"] == "completed"
+    assert (await send(stack, sessions("b", n=2), "browser-b", merge=True))[0] == 200
