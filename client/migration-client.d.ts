@@ -6,9 +6,68 @@ export declare const MARKERS: Readonly<{
   completed: "migration_completed";
   date: "migration_date";
   skipped: "migration_skipped";
+  id: "migration_id";
   fallback: "use_localstorage_fallback";
   rollbackActive: "rollback_active";
+  /** This browser's id (a random UUID made once), sent as `browser_id`. */
+  browserId: "migration_browser_id";
 }>;
+
+/** Keys kept back by default (third-party analytics/tracking). `exclude` replaces them. */
+export declare const DEFAULT_EXCLUDE: Readonly<{ prefixes: readonly string[]; keys: readonly string[] }>;
+
+export interface ExcludeOptions {
+  /** A key starting with one of these is not sent. */
+  prefixes?: readonly string[];
+  /** Exact keys not sent. */
+  keys?: readonly string[];
+}
+
+/** Why `collect()` kept a key back: a credential, the client's own key, or the `exclude` list. */
+export type ExclusionReason = "auth_token" | "client_marker" | "excluded";
+
+export interface Collected {
+  /** What is sent: every key of the origin but the excluded ones (null prototype). */
+  data: Record<string, string>;
+  excluded: { key: string; reason: ExclusionReason }[];
+}
+
+export type MergeFamily = "agents" | "llm_configs" | "mcp_servers" | "chat_sessions" | "preferences" | "unknown";
+
+export interface MergeCounts {
+  added: number;
+  unchanged: number;
+  updated: number;
+  conflicts: number;
+}
+
+/** A merge's accounting: items of collections, sessions or keys of the other families. */
+export interface MergeSummary extends MergeCounts {
+  by_family: Partial<Record<MergeFamily, MergeCounts>>;
+}
+
+export type StoredState = "new" | "unchanged" | "changed" | "conflict";
+
+/** A preview's comparison with what is stored (null until the account has a completed migration). */
+export interface StoredComparison {
+  counts: Record<StoredState, number>;
+  keys: { key: string; state: StoredState }[];
+}
+
+export interface BrowserEntry {
+  migration_id: string;
+  completed_at: string | null;
+  migrated_records: number;
+  manifest: ManifestCounts | null;
+}
+
+export interface ConflictCopy {
+  key: string;
+  /** In the form of a `rollback_data` value: `[item]`, `{"<slot>": item}`, or the whole value text. */
+  value: string;
+  browser_id: string;
+  migration_id: string;
+}
 
 export type MigrationStatusValue = "not_started" | "in_progress" | "completed" | "failed" | "rolled_back";
 
@@ -50,6 +109,8 @@ export interface MigrationStatus {
   manifest?: ManifestCounts | null;
   rollback_active: boolean;
   migration_enabled: boolean;
+  /** Per browser id: its last migration. */
+  browsers?: Record<string, BrowserEntry>;
 }
 
 /** `data` of POST /migration/migrate-localstorage (the seed's MigrationResult plus our fields). */
@@ -67,6 +128,10 @@ export interface MigrationResult {
   backup: BackupRef | null;
   duration_ms: number;
   completed_at?: string | null;
+  /** The browser that sent it ("default" for callers without one). */
+  browser_id?: string;
+  /** Null for a first migration; what a merge into a migrated account did. */
+  merge?: MergeSummary | null;
 }
 
 /** `data` of POST /migration/preview: the plan, nothing written. */
@@ -74,11 +139,13 @@ export interface PreviewResult extends MigrationResult {
   dry_run: true;
   documents: number;
   secrets: number;
+  stored?: StoredComparison | null;
 }
 
 /** What `executeMigration` resolves with. */
 export type ExecuteResult =
   | (MigrationResult & { alreadyMigrated: false })
+  /** Only from a server that does not merge, when it says none of the sent keys is unsaved. */
   | { success: true; alreadyMigrated: true; migration_date: string };
 
 /** GET /migration/export: the seed's rollback package. */
@@ -89,6 +156,8 @@ export interface RollbackPackage {
   rollback_data: Record<string, string>;
   rollback_reason: "EMERGENCY_ROLLBACK" | "USER_EXPORT" | string;
   created_at: string;
+  /** Every conflict copy (the live versions are in rollback_data). */
+  conflicts?: ConflictCopy[];
 }
 
 export type ProgressPhase =
@@ -124,6 +193,9 @@ export interface RetryOptions {
   attempts?: number;
   /** First backoff delay (default 500 ms), doubled each retry, with jitter. */
   baseDelayMs?: number;
+  /** Attempts when the server answers 409 MIGRATION_IN_PROGRESS (another browser or tab is merging into the
+   * same account; default 6, up to ~15 s of waiting). */
+  inProgressAttempts?: number;
   /** Cap of the backoff delay (default 10 s). A longer Retry-After is honoured up to max(maxDelayMs, 60 s);
    * beyond that the client stops and rejects with the retryable error (its `retryAfterMs` says when). */
   maxDelayMs?: number;
@@ -152,6 +224,8 @@ export interface MigrationClientOptions {
   /** Default: window.fetch */
   fetch?: typeof fetch;
   retry?: RetryOptions;
+  /** Keys not sent besides credentials and the client's own keys. Default: DEFAULT_EXCLUDE. */
+  exclude?: ExcludeOptions;
   onProgress?: (event: MigrationProgressEvent) => void;
   /** Default: navigator.locks; null forces the localStorage lease fallback. */
   locks?: LockManagerLike | null;
@@ -172,7 +246,7 @@ export interface MigrationClientOptions {
 export declare class MigrationError extends Error {
   name: "MigrationError";
   /** Server `code` (e.g. ALREADY_MIGRATED, DEPENDENCY_UNAVAILABLE) or a client code: NETWORK_ERROR, TIMEOUT,
-   * AUTH_REQUIRED, BAD_RESPONSE, MIGRATION_INCOMPLETE, NO_MIGRATION_RESULT, EXPORT_MISMATCH,
+   * AUTH_REQUIRED, BAD_RESPONSE, MIGRATION_INCOMPLETE, NO_MIGRATION_RESULT,
    * INVALID_ROLLBACK_PACKAGE, HTTP_<status>. */
   code: string;
   /** HTTP status, 0 when no answer was received. */
@@ -195,30 +269,42 @@ export interface LastMigration {
 
 export type AutoMigrateOutcome =
   | { action: "rollback"; status: MigrationStatus; restored: string[]; rollback_reason?: string }
-  | { action: "rollback_active" | "not_needed" | "disabled" | "skipped" | "declined"; status: MigrationStatus | null }
-  | { action: "migrated" | "already_migrated"; status: MigrationStatus | null; result: ExecuteResult };
+  | { action: "rollback_active" | "not_needed" | "disabled" | "skipped" | "declined"; status: MigrationStatus | null;
+      preview?: PreviewResult | null }
+  | { action: "migrated" | "merged" | "already_migrated"; status: MigrationStatus | null; result: ExecuteResult };
 
 export declare class MigrationClient {
   constructor(options: MigrationClientOptions);
   readonly baseUrl: string;
   lastMigration: LastMigration | null;
+  /** The merge preview the last checkMigrationNeeded/autoMigrate made for a migrated account. */
+  lastPreview: PreviewResult | null;
 
   getStatus(): Promise<MigrationStatus>;
+  /** This browser's id from `migration_browser_id`, made (crypto.randomUUID) and stored on first use. */
+  browserId(): string;
+  /** Something here would be sent. */
   hasRelevantLocalStorageData(): boolean;
-  /** Relevant data here and server status !== "completed"; status unreadable → true (the seed's rule). */
+  /** Nothing to send → false; not migrated or status unreadable → true; migrated (by any browser) → true only
+   * when the merge preview counts new, changed or conflicting keys (a failed preview → true). */
   checkMigrationNeeded(): Promise<boolean>;
-  /** The seed's key selection, never `auth_token`. A null-prototype object. */
+  /** What would be sent and what is kept back, with the reason. */
+  collect(): Collected;
+  /** `collect().data`: every key of the origin but credentials, the client's keys and `exclude`. */
   collectLocalStorageData(): Record<string, string>;
-  localSummary(tenant?: string): Summary;
+  /** POST /migration/preview with `merge: true` and `browser_id`; nothing is written. */
   preview(): Promise<PreviewResult>;
-  /** Marks `migration_completed` only when the server said success (or 409 ALREADY_MIGRATED). */
+  /** Sends `merge: true` and `browser_id`. Marks `migration_completed` only when the server said success (or,
+   * from a server that does not merge, 409 ALREADY_MIGRATED with no unsaved key; with `unsaved_keys > 0` it
+   * rejects with ALREADY_MIGRATED and marks nothing). */
   executeMigration(options?: { backup?: boolean }): Promise<ExecuteResult>;
   exportData(): Promise<RollbackPackage>;
-  /** Removes the migrated keys the export proves equal; returns them. */
+  /** Removes the migrated keys whose every item the export holds (live or as a conflict copy); returns them. */
   cleanup(options?: { migration?: LastMigration }): Promise<string[]>;
   /** The seed's RollbackHandler (no reload unless `reload: true`). */
   handleRollback(pkg: RollbackPackage, options?: { reload?: boolean; clearApiCache?: () => unknown }): Promise<{ restored: string[] }>;
-  autoMigrate(options?: { backup?: boolean; confirm?: (info: { status: MigrationStatus | null }) => boolean | Promise<boolean>;
+  autoMigrate(options?: { backup?: boolean;
+    confirm?: (info: { status: MigrationStatus | null; preview: PreviewResult | null }) => boolean | Promise<boolean>;
     ignoreSkipped?: boolean }): Promise<AutoMigrateOutcome>;
   /** Sets `migration_skipped` = "true" (the seed's skip). */
   skip(): void;
@@ -227,13 +313,17 @@ export declare class MigrationClient {
   requestWithRetry(method: string, path: string, body?: unknown, onRetry?: (info: MigrationProgressEvent) => void): Promise<any>;
   backoffDelay(retryNumber: number, retryAfterMs?: number | null): number;
   static isTransient(error: unknown): boolean;
+  /** new + changed + conflict of a preview's `stored` (0 when null). */
+  static pendingKeys(preview: PreviewResult | null | undefined): number;
 }
 
 export declare function createMigrationClient(options: MigrationClientOptions): MigrationClient;
 export default createMigrationClient;
 
-export declare function isMigratableKey(key: string): boolean;
+export declare function exclusionReason(key: string, exclude?: ExcludeOptions): ExclusionReason | null;
+export declare function isMigratableKey(key: string, exclude?: ExcludeOptions): boolean;
+/** Every item of `local` is in `stored` (the key's live value, then its conflict copies). */
+export declare function isFullyStored(local: string, stored: string[]): boolean;
 export declare function storageKeys(storage: StorageLike | Record<string, string>): string[];
 export declare function sameValue(original: string, exported: string): boolean;
-export declare function summarizeLocal(data: Record<string, string>, tenant?: string): Summary;
 export declare function parseRetryAfter(header: string | null | undefined, body?: any, now?: number): number | null;

@@ -4,7 +4,8 @@
 // (MigrationOrchestrator.checkMigrationNeeded / collectLocalStorageData / executeMigration and
 // RollbackHandler.handleRollback) and fixes its flaws: nothing is marked completed unless the server says
 // so, transient failures are retried with backoff, only one tab migrates at a time, and local data is
-// removed only after the server's export proves it was stored.
+// removed only after the server's export proves it was stored. Every browser of a user migrates: each has
+// its own id (`migration_browser_id`) and migrates as a merge, so a second browser adds what it holds.
 //
 //   import { createMigrationClient } from "./migration-client.js";
 //   const client = createMigrationClient({ baseUrl: "http://127.0.0.1:7071/api", getToken: () => token });
@@ -12,19 +13,23 @@
 
 export const LOCK_NAME = "localstorage-migration";
 
-/** The seed's markers, written by the client into localStorage. The server ignores them. */
+/** The client's own keys in localStorage (the seed's markers, this browser's id). Never sent. */
 export const MARKERS = Object.freeze({
   completed: "migration_completed",
   date: "migration_date",
   skipped: "migration_skipped",
+  id: "migration_id",
   fallback: "use_localstorage_fallback",
   rollbackActive: "rollback_active",
+  browserId: "migration_browser_id",
 });
 
 /** Fallback lease key (used only where the Web Locks API is missing). Never sent to the server. */
 export const LEASE_KEY = "migration_lock";
 
-const DEFAULT_RETRY = Object.freeze({ attempts: 4, baseDelayMs: 500, maxDelayMs: 10000 });
+// A 409 MIGRATION_IN_PROGRESS is another browser (or tab) merging into the same account: it lasts seconds, so it
+// gets more attempts (up to ~15 s of waiting) than a failing server does.
+const DEFAULT_RETRY = Object.freeze({ attempts: 4, inProgressAttempts: 6, baseDelayMs: 500, maxDelayMs: 10000 });
 const MAX_RETRY_AFTER_MS = 60000;
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 const RETRYABLE_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "MIGRATION_IN_PROGRESS", "DEPENDENCY_UNAVAILABLE",
@@ -50,18 +55,42 @@ export class MigrationError extends Error {
   }
 }
 
-// --- key selection (the seed's rules) ------------------------------------------------------------------
+// --- key selection ---------------------------------------------------------------------------------------
+// Every key of the origin is sent, so the server accounts for each one (unknown keys are quarantined and kept
+// raw): a key the app keeps outside the plan's prefixes (`language`, `draft_<id>`) is not lost once the app stops
+// reading localStorage. Only credentials, the client's own keys and an exclusion list stay here, and
+// `collect()` lists them with a reason.
 
-const COLLECT_PREFIXES = ["ai_agents_", "tenant_mcp_servers_", "user_llm_configs_", "chat_session_"];
-const RELEVANT_PREFIXES = ["ai_agents_", "user_llm_configs_", "tenant_mcp_servers_", "chat_session_", "theme"];
-const NEVER_SENT = new Set(["auth_token"]);
+/** Sign-in credentials: never sent, never stored (MSAL's cache keys included). */
+const AUTH_KEYS = new Set(["auth_token", "access_token", "refresh_token", "id_token"]);
+const AUTH_PATTERNS = [/^msal\./i, /-(accesstoken|refreshtoken|idtoken)-/i];
+const CLIENT_KEYS = new Set([...Object.values(MARKERS), LEASE_KEY]);
 
-/** The seed's `collectLocalStorageData` selection, minus `auth_token`. */
-export function isMigratableKey(key) {
-  if (NEVER_SENT.has(key)) return false;
-  return COLLECT_PREFIXES.some((p) => key.startsWith(p)) || key === "theme" ||
-    key.includes("_preferences_") || key.includes("_settings_") || key === "current_tenant_id";
+/** Third-party analytics and tracking keys that are not the user's data. Replace with the `exclude` option. */
+export const DEFAULT_EXCLUDE = Object.freeze({
+  prefixes: Object.freeze(["_ga", "_gid", "_gcl", "amplitude_", "AMP_", "mp_", "ajs_", "_hj", "intercom.",
+    "optimizely", "__stripe", "_fbp", "_fbc", "__hs", "hubspot", "_pk_", "_clck", "_clsk", "ph_"]),
+  keys: Object.freeze([]),
+});
+
+/**
+ * Why a key is not sent, or null when it is sent: `auth_token`, `client_marker` or `excluded`.
+ * @param {string} key
+ * @param {{prefixes?: readonly string[], keys?: readonly string[]}} [exclude]
+ */
+export function exclusionReason(key, exclude = DEFAULT_EXCLUDE) {
+  if (AUTH_KEYS.has(key) || AUTH_PATTERNS.some((p) => p.test(key))) return "auth_token";
+  if (CLIENT_KEYS.has(key)) return "client_marker";
+  if ((exclude.keys || []).includes(key) || (exclude.prefixes || []).some((p) => key.startsWith(p))) return "excluded";
+  return null;
 }
+
+/** True when `collectLocalStorageData` sends the key. */
+export function isMigratableKey(key, exclude = DEFAULT_EXCLUDE) {
+  return exclusionReason(key, exclude) === null;
+}
+
+const BROWSER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Every key of a Storage (or of a Storage-like object with length/key()). */
 export function storageKeys(storage) {
@@ -107,29 +136,52 @@ function deepEqual(a, b) {
   return true;
 }
 
-/** Counts per family of a localStorage dump, computed in the browser (no server needed). */
-export function summarizeLocal(data, tenant) {
-  const summary = { agents: 0, llm_configs: 0, mcp_servers: 0, chat_sessions: 0, chat_messages: 0, preferences: 0 };
-  const length = (v) => {
-    try {
-      const parsed = JSON.parse(v);
-      return Array.isArray(parsed) ? parsed.length : 1;
-    } catch {
-      return 1;
-    }
-  };
-  const mine = (key, prefix) => !tenant || key === prefix + tenant;
-  for (const key of Object.keys(data)) {
-    const value = data[key];
-    if (key.startsWith("ai_agents_")) { if (mine(key, "ai_agents_")) summary.agents += length(value); }
-    else if (key.startsWith("user_llm_configs_")) { if (mine(key, "user_llm_configs_")) summary.llm_configs += length(value); }
-    else if (key.startsWith("tenant_mcp_servers_")) { if (mine(key, "tenant_mcp_servers_")) summary.mcp_servers += length(value); }
-    else if (key.startsWith("chat_session_")) { summary.chat_sessions += 1; summary.chat_messages += length(value); }
-    else if (key === "theme" || key === "current_tenant_id" || key.includes("_preferences_") || key.includes("_settings_")) {
-      summary.preferences += 1;
-    }
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return summary;
+}
+
+/** Each of `items` deep-equals a distinct element of `pool` (a multiset inclusion). */
+function containsAll(items, pool) {
+  const left = [...pool];
+  for (const item of items) {
+    const i = left.findIndex((p) => deepEqual(item, p));
+    if (i < 0) return false;
+    left.splice(i, 1);
+  }
+  return true;
+}
+
+/**
+ * Every item of the `local` text is stored, given the stored texts of its key (the live value first, then its
+ * conflict copies): the same text or deep-equal JSON as a whole; else, item by item, each element of a JSON array
+ * among the live array's elements and the one-item conflict copies (`[item]`), or each field of a JSON object
+ * under the same name in the live object or a one-slot copy (`{"<slot>": item}`): equal, or, for an array (a
+ * session's messages), contained. A key absent from the export is never fully stored, even when empty.
+ * Structural only: the key families stay the server's business.
+ * @param {string} local
+ * @param {string[]} stored
+ */
+export function isFullyStored(local, stored) {
+  if (stored.length === 0) return false;
+  if (stored.some((s) => sameValue(local, s))) return true;
+  const value = parseJson(local);
+  if (value === undefined || value === null || typeof value !== "object") return false;
+  const [live, ...copies] = stored.map(parseJson);
+  if (Array.isArray(value)) {
+    const pool = [live, ...copies.filter((c) => Array.isArray(c) && c.length === 1)].filter(Array.isArray).flat();
+    return containsAll(value, pool);
+  }
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  const objects = [live, ...copies.filter((c) => isObject(c) && Object.keys(c).length === 1)].filter(isObject);
+  return Object.keys(value).every((k) => {
+    const here = objects.filter((o) => hasOwn(o, k)).map((o) => o[k]);
+    if (here.some((s) => deepEqual(value[k], s))) return true;
+    return Array.isArray(value[k]) && containsAll(value[k], here.filter(Array.isArray).flat());
+  });
 }
 
 let idCounter = 0;
@@ -180,6 +232,11 @@ export class MigrationClient {
     this.fetch = options.fetch ? f : f.bind(g); // window.fetch must be called on window
     this.retry = { ...DEFAULT_RETRY, ...(options.retry || {}) };
     this.retry.attempts = Math.max(1, Math.floor(this.retry.attempts));
+    this.retry.inProgressAttempts = Math.max(1, Math.floor(this.retry.inProgressAttempts));
+    this.exclude = {
+      prefixes: [...(options.exclude?.prefixes ?? DEFAULT_EXCLUDE.prefixes)],
+      keys: [...(options.exclude?.keys ?? DEFAULT_EXCLUDE.keys)],
+    };
     this.onProgress = typeof options.onProgress === "function" ? options.onProgress : null;
     this.locks = options.locks !== undefined ? options.locks : (g.navigator?.locks ?? null);
     this.lockName = options.lockName || LOCK_NAME;
@@ -191,6 +248,8 @@ export class MigrationClient {
     this.reload = options.reload || (() => g.location?.reload());
     /** The last successful migration by this client: what was sent and what the server said. */
     this.lastMigration = null;
+    /** The last merge preview `checkMigrationNeeded` / `autoMigrate` made (or null). */
+    this.lastPreview = null;
   }
 
   // --- events ---
@@ -278,14 +337,15 @@ export class MigrationClient {
       (error.code === "NETWORK_ERROR" || error.code === "TIMEOUT" || RETRY_STATUSES.has(error.status));
   }
 
-  /** `request` with retries on network errors, 429 and 502/503/504. */
+  /** `request` with retries on network errors, 429, 502/503/504 and 409 MIGRATION_IN_PROGRESS. */
   async requestWithRetry(method, path, body, onRetry) {
-    const attempts = this.retry.attempts;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.request(method, path, body);
       } catch (error) {
-        if (!MigrationClient.isTransient(error) || attempt >= attempts) throw error;
+        const busy = error instanceof MigrationError && error.code === "MIGRATION_IN_PROGRESS";
+        const attempts = busy ? this.retry.inProgressAttempts : this.retry.attempts;
+        if (!(busy || MigrationClient.isTransient(error)) || attempt >= attempts) throw error;
         // A server asking for a longer pause than we would wait: surface the (retryable) error instead.
         if ((error.retryAfterMs ?? 0) > Math.max(this.retry.maxDelayMs, MAX_RETRY_AFTER_MS)) throw error;
         const delayMs = this.backoffDelay(attempt, error.retryAfterMs);
@@ -302,51 +362,108 @@ export class MigrationClient {
     return this.requestWithRetry("GET", "/migration/status");
   }
 
-  /** The seed's `hasRelevantLocalStorageData`. */
-  hasRelevantLocalStorageData() {
-    const keys = storageKeys(this.storage);
-    return RELEVANT_PREFIXES.some((p) => keys.some((k) => k.startsWith(p)));
+  /**
+   * This browser's id (`migration_browser_id`): a random UUID made once, sent as `browser_id` so the server can
+   * tell this browser's items from another's. A value the server would refuse is replaced.
+   */
+  browserId() {
+    const stored = this.storage.getItem(MARKERS.browserId);
+    if (stored !== null && BROWSER_ID.test(stored)) return stored;
+    const c = typeof globalThis !== "undefined" ? globalThis.crypto : undefined;
+    const fresh = c && typeof c.randomUUID === "function" ? c.randomUUID() : uniqueId().replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64);
+    this.storage.setItem(MARKERS.browserId, fresh);
+    // Two tabs creating one at once: the last write wins, and both use it from here on.
+    const now = this.storage.getItem(MARKERS.browserId);
+    return now !== null && BROWSER_ID.test(now) ? now : fresh;
   }
 
-  /** The seed's rule: relevant data here and the server has not completed; status unreadable → needed. */
+  /**
+   * What this browser would send, and what it keeps back with the reason (`auth_token`, `client_marker`,
+   * `excluded`): nothing is left out silently. `data` has a null prototype: any key name is data.
+   * @returns {{data: Record<string, string>, excluded: {key: string, reason: string}[]}}
+   */
+  collect() {
+    const data = Object.create(null);
+    const excluded = [];
+    for (const key of storageKeys(this.storage)) {
+      const reason = exclusionReason(key, this.exclude);
+      if (reason !== null) {
+        excluded.push({ key, reason });
+        continue;
+      }
+      const value = this.storage.getItem(key);
+      if (value !== null) data[key] = value;
+    }
+    return { data, excluded };
+  }
+
+  /** The data `collect()` sends (the seed's method name and shape: a plain key → string map). */
+  collectLocalStorageData() {
+    return this.collect().data;
+  }
+
+  /** Something here would be sent (the seed's name; the seed looked at five prefixes only). */
+  hasRelevantLocalStorageData() {
+    return Object.keys(this.collectLocalStorageData()).length > 0;
+  }
+
+  _body(data, extra = {}) {
+    return { localStorage_data: data, ...extra, merge: true, browser_id: this.browserId() };
+  }
+
+  /**
+   * POST /migration/preview with `merge: true`: the server's plan for this browser's data, and, once the account
+   * is migrated, `stored`: each key's state against what is stored (new / unchanged / changed / conflict).
+   * Nothing is written.
+   */
+  async preview() {
+    const response = await this.requestWithRetry("POST", "/migration/preview", this._body(this.collectLocalStorageData()));
+    return response.data;
+  }
+
+  /** How many keys of a preview hold data the account lacks (new, changed or in conflict). */
+  static pendingKeys(previewResult) {
+    const counts = previewResult?.stored?.counts;
+    if (!counts) return 0;
+    return (counts.new || 0) + (counts.changed || 0) + (counts.conflict || 0);
+  }
+
+  /**
+   * Whether to offer the migration. Nothing to send → false. Not yet migrated (or status unreadable, the seed's
+   * rule) → true. Migrated (by any browser) → true only when the preview says this browser holds something the
+   * account lacks; `lastPreview` keeps that answer for the modal.
+   */
   async checkMigrationNeeded() {
     if (!this.hasRelevantLocalStorageData()) return false;
+    let status;
     try {
-      const status = await this.getStatus();
-      return status.migration_status !== "completed";
+      status = await this.getStatus();
     } catch (error) {
       if (typeof console !== "undefined") console.warn("[Migration] Could not check migration status:", error.code || error);
       return true;
     }
+    if (status.migration_status !== "completed") return true;
+    return (await this._pendingAfterCompletion()).needed;
   }
 
-  /** The seed's key selection, never `auth_token`. A null-prototype object: any key name is data. */
-  collectLocalStorageData() {
-    const data = Object.create(null);
-    for (const key of storageKeys(this.storage)) {
-      if (!isMigratableKey(key)) continue;
-      const value = this.storage.getItem(key);
-      if (value !== null) data[key] = value;
+  async _pendingAfterCompletion() {
+    try {
+      this.lastPreview = await this.preview();
+    } catch (error) {
+      // Cannot tell what is stored: ask (the migration itself is a merge, so asking loses nothing).
+      if (typeof console !== "undefined") console.warn("[Migration] Could not preview a merge:", error.code || error);
+      this.lastPreview = null;
+      return { needed: true, preview: null };
     }
-    return data;
-  }
-
-  /** Counts per family of what `collectLocalStorageData` would send, without asking the server. */
-  localSummary(tenant) {
-    return summarizeLocal(this.collectLocalStorageData(), tenant);
-  }
-
-  /** POST /migration/preview: the server's plan for this browser's data; nothing is written. */
-  async preview() {
-    const data = this.collectLocalStorageData();
-    const response = await this.requestWithRetry("POST", "/migration/preview", { localStorage_data: data });
-    return response.data;
+    return { needed: MigrationClient.pendingKeys(this.lastPreview) > 0, preview: this.lastPreview };
   }
 
   /**
-   * Migrate this browser's data (one tab at a time). Resolves with the server's MigrationResult (plus
-   * `alreadyMigrated: false`), or with `{success: true, alreadyMigrated: true, migration_date}` when the server
-   * says the migration was already completed. Rejects with MigrationError otherwise; then nothing is marked.
+   * Migrate this browser's data (one tab at a time), as a merge: the first browser's is a plain migration, any
+   * later one adds what the account lacks (`result.merge` counts added / unchanged / updated / conflicts).
+   * Resolves with the server's MigrationResult (plus `alreadyMigrated: false`), or, from a server that does not
+   * merge, with `{success: true, alreadyMigrated: true, migration_date}` when it says nothing sent is unsaved.
+   * Rejects with MigrationError otherwise (`ALREADY_MIGRATED` when keys would stay unsaved); then nothing is marked.
    */
   async executeMigration({ backup = true } = {}) {
     try {
@@ -367,10 +484,15 @@ export class MigrationClient {
     let response;
     try {
       response = await this.requestWithRetry("POST", "/migration/migrate-localstorage",
-        { localStorage_data: data, backup_requested: !!backup },
-        (info) => this._emit("retrying", info));
+        this._body(data, { backup_requested: !!backup }), (info) => this._emit("retrying", info));
     } catch (error) {
       if (error instanceof MigrationError && error.status === 409 && error.code === "ALREADY_MIGRATED") {
+        const unsaved = error.body?.unsaved_keys;
+        if (typeof unsaved === "number" && unsaved > 0) {
+          throw new MigrationError(`Your account was migrated from another browser; ${unsaved} key` +
+            `${unsaved === 1 ? " of this browser is" : "s of this browser are"} not stored yet`, {
+            code: "ALREADY_MIGRATED", status: 409, retryable: false, body: error.body });
+        }
         const date = error.body?.migration_date || new Date(this.now()).toISOString();
         this._markCompleted(date);
         const result = { success: true, alreadyMigrated: true, migration_date: date };
@@ -399,14 +521,15 @@ export class MigrationClient {
     this.storage.removeItem(MARKERS.rollbackActive);
   }
 
-  /** GET /migration/export: the seed's rollback package rebuilt from the database. */
+  /** GET /migration/export: the seed's rollback package rebuilt from the database, plus `conflicts`. */
   exportData() {
     return this.requestWithRetry("GET", "/migration/export");
   }
 
   /**
-   * Remove from this browser the keys the server migrated (sent − quarantined − ignored), each only if the
-   * export holds it equal and it was not changed here since it was sent. Returns the removed keys.
+   * Remove from this browser the keys the server migrated (sent − quarantined − ignored), each only if it was not
+   * changed here since it was sent and the export holds every item of it, live (`rollback_data`) or as a conflict
+   * copy (`conflicts`). Returns the removed keys.
    */
   async cleanup({ migration = this.lastMigration } = {}) {
     if (!migration || !migration.sent || !migration.result) {
@@ -416,16 +539,19 @@ export class MigrationClient {
     const notMigrated = new Set([...(result.quarantined || []), ...(result.ignored || [])].map((i) => i.key));
     const candidates = Object.keys(sent).filter((k) => !notMigrated.has(k));
     const pkg = await this.exportData();
-    const exported = pkg && pkg.rollback_data && typeof pkg.rollback_data === "object" ? pkg.rollback_data : {};
-    if (result.migration_id && pkg.migration_id && pkg.migration_id !== result.migration_id) {
-      throw new MigrationError("The export belongs to another migration", { code: "EXPORT_MISMATCH", retryable: false });
+    const live = pkg && pkg.rollback_data && typeof pkg.rollback_data === "object" ? pkg.rollback_data : {};
+    const copies = new Map();
+    for (const c of Array.isArray(pkg?.conflicts) ? pkg.conflicts : []) {
+      if (!c || typeof c.key !== "string" || typeof c.value !== "string") continue;
+      if (!copies.has(c.key)) copies.set(c.key, []);
+      copies.get(c.key).push(c.value);
     }
     const removed = [];
     for (const key of candidates) {
-      if (!hasOwn(exported, key)) continue;
       const local = this.storage.getItem(key);
       if (local !== sent[key]) continue; // changed in this browser since it was sent: keep it
-      if (!sameValue(local, exported[key])) continue;
+      const stored = [...(hasOwn(live, key) ? [live[key]] : []), ...(copies.get(key) || [])];
+      if (!isFullyStored(local, stored)) continue;
       this.storage.removeItem(key);
       removed.push(key);
     }
@@ -463,8 +589,10 @@ export class MigrationClient {
   /**
    * Migrate on login. Returns `{action, ...}` with action one of: `rollback` (rollback package applied),
    * `rollback_active` (already applied here), `not_needed`, `disabled`, `skipped`, `declined`,
-   * `migrated`, `already_migrated`. `confirm(info)` (optional) asks the user first.
-   * @param {{backup?: boolean, confirm?: (info: {status: any}) => boolean | Promise<boolean>, ignoreSkipped?: boolean}} [options]
+   * `migrated`, `merged` (the account was migrated already; this browser's data was merged into it),
+   * `already_migrated`. `confirm(info)` (optional) asks the user first; for a migrated account `info.preview` says
+   * what this browser would add.
+   * @param {{backup?: boolean, confirm?: (info: {status: any, preview: any}) => boolean | Promise<boolean>, ignoreSkipped?: boolean}} [options]
    */
   async autoMigrate({ backup = true, confirm, ignoreSkipped = false } = {}) {
     let status = null;
@@ -487,15 +615,22 @@ export class MigrationClient {
       return { action: "rollback", status, restored, rollback_reason: pkg.rollback_reason };
     }
     if (!this.hasRelevantLocalStorageData()) return { action: "not_needed", status };
+    let preview = null;
     if (status && status.migration_status === "completed") {
-      if (this.storage.getItem(MARKERS.completed) !== "true") this._markCompleted(status.completed_at || new Date(this.now()).toISOString());
-      return { action: "not_needed", status };
+      // Migrated, perhaps from another browser: offer a merge only when this browser holds what is not stored.
+      const pending = await this._pendingAfterCompletion();
+      if (!pending.needed) {
+        if (this.storage.getItem(MARKERS.completed) !== "true") this._markCompleted(status.completed_at || new Date(this.now()).toISOString());
+        return { action: "not_needed", status, preview: pending.preview };
+      }
+      preview = pending.preview;
     }
     if (status && status.migration_enabled === false) return { action: "disabled", status };
     if (!ignoreSkipped && this.storage.getItem(MARKERS.skipped) === "true") return { action: "skipped", status };
-    if (typeof confirm === "function" && !(await confirm({ status }))) return { action: "declined", status };
+    if (typeof confirm === "function" && !(await confirm({ status, preview }))) return { action: "declined", status };
     const result = await this.executeMigration({ backup });
-    return { action: result.alreadyMigrated ? "already_migrated" : "migrated", status, result };
+    const action = result.alreadyMigrated ? "already_migrated" : result.merge ? "merged" : "migrated";
+    return { action, status, result };
   }
 
   /** The seed's skip: remember the user's choice. */

@@ -4,8 +4,7 @@
 // retryDelay (base delay ms), check=0 (do not check on load). States are published on
 // #migration-modal as data-state / data-phase / data-outcome / data-code / data-retryable.
 
-import { createMigrationClient, MigrationError, summarizeLocal, isMigratableKey, storageKeys, MARKERS }
-  from "../migration-client.js";
+import { createMigrationClient, MigrationClient, MigrationError, storageKeys } from "../migration-client.js";
 
 const $ = (sel) => document.querySelector(sel);
 const modal = $("#migration-modal");
@@ -18,6 +17,7 @@ const demo = {
   lastResult: null,
   lastCleanup: null,
   lastError: null,
+  lastPlan: null,
   pendingConfirm: null,
 };
 window.migrationDemo = demo;
@@ -74,8 +74,11 @@ function setState(state, attrs = {}) {
   const busy = state === "in-progress";
   const migrate = $("#btn-migrate");
   migrate.disabled = busy;
-  migrate.innerHTML = busy ? '<span class="spinner light" aria-hidden="true"></span> Migrating…' : "Migrate Now (Recommended)";
-  $("#modal-title").textContent = TITLES[state] || "Data Migration Required";
+  const merging = !!demo.lastPlan?.stored;
+  migrate.innerHTML = busy ? `<span class="spinner light" aria-hidden="true"></span> ${merging ? "Adding" : "Migrating"}…`
+    : merging ? "Add to my account (Recommended)" : "Migrate Now (Recommended)";
+  $("#modal-title").textContent = (merging && state === "ready" && "This browser has data to add") ||
+    TITLES[state] || "Data Migration Required";
   $("#modal-icon").className = "badge-icon " + ({ success: "ok", error: "bad", rollback: "warn", "rollback-active": "warn" }[state] || "");
   $("#modal-icon").textContent = { success: "✓", error: "✕", rollback: "↩", "rollback-active": "↩" }[state] || "!";
   $("#modal-lead").hidden = !["ready", "checking", "in-progress", "error"].includes(state);
@@ -156,8 +159,8 @@ function listItems(ul, items) {
 }
 
 function renderPlan(summary, source, ignored = [], quarantined = []) {
-  listItems($("#plan-list"), FAMILY_LABELS.map(([key, one, many]) =>
-    [`${summary[key] ?? 0} ${(summary[key] ?? 0) === 1 ? one : many}`, { family: key, count: String(summary[key] ?? 0) }]));
+  listItems($("#plan-list"), summary ? FAMILY_LABELS.map(([key, one, many]) =>
+    [`${summary[key] ?? 0} ${(summary[key] ?? 0) === 1 ? one : many}`, { family: key, count: String(summary[key] ?? 0) }]) : []);
   $("#plan-source").textContent = source;
   const stays = [...ignored.map((i) => [`${i.key} — ${i.reason}`, { key: i.key }]),
     ...quarantined.map((i) => [`${i.key} — kept raw (${i.reason})`, { key: i.key }])];
@@ -165,20 +168,79 @@ function renderPlan(summary, source, ignored = [], quarantined = []) {
   listItems($("#plan-stays"), stays);
 }
 
-async function showReady() {
+// Display names of the server's merge families (the families themselves are the server's business).
+const FAMILY_NAMES = { chat_sessions: ["chat session", "chat sessions"], agents: ["agent", "agents"],
+  llm_configs: ["LLM configuration", "LLM configurations"], mcp_servers: ["MCP server", "MCP servers"],
+  preferences: ["preference", "preferences"], unknown: ["other item", "other items"] };
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** "25 chat sessions and 3 agents" from {family: count}; "" when all are 0. */
+export function familyPhrase(counts) {
+  const parts = Object.keys(FAMILY_NAMES).filter((f) => (counts[f] || 0) > 0)
+    .map((f) => plural(counts[f], ...FAMILY_NAMES[f]));
+  const extra = Object.keys(counts).filter((f) => !FAMILY_NAMES[f] && counts[f] > 0)
+    .map((f) => plural(counts[f], `${f} item`, `${f} items`));
+  const all = [...parts, ...extra];
+  return all.length <= 1 ? all.join("") : `${all.slice(0, -1).join(", ")} and ${all[all.length - 1]}`;
+}
+
+const sumOf = (counts) => Object.values(counts).reduce((a, b) => a + (b || 0), 0);
+
+/** What a merge preview says this browser would add to the migrated account. */
+export function describeAdditions(plan) {
+  const stored = plan.stored || { counts: {}, keys: [] };
+  const merge = plan.merge;
+  const sentences = [];
+  if (merge && merge.by_family) {
+    const pick = (field) => Object.fromEntries(Object.entries(merge.by_family).map(([f, c]) => [f, c[field] || 0]));
+    const added = pick("added"), updated = pick("updated");
+    if (sumOf(added)) sentences.push(`This browser has ${familyPhrase(added)} that ${sumOf(added) === 1 ? "is" : "are"} not in your account yet.`);
+    if (sumOf(updated)) sentences.push(`It also has newer versions of ${familyPhrase(updated)} (edited or continued here).`);
+    if (merge.conflicts) sentences.push(`${plural(merge.conflicts, "item differs", "items differ")} from what another browser stored: both versions will be kept.`);
+  } else {
+    const c = stored.counts;
+    if (c.new) sentences.push(`This browser has ${plural(c.new, "key", "keys")} that ${c.new === 1 ? "is" : "are"} not in your account yet.`);
+    if (c.changed) sentences.push(`${plural(c.changed, "key holds", "keys hold")} additions or newer versions.`);
+    if (c.conflict) sentences.push(`${plural(c.conflict, "key differs", "keys differ")} from what another browser stored: both versions will be kept.`);
+  }
+  return sentences.join(" ") || "Everything in this browser is already in your account.";
+}
+
+const STATE_TEXT = { new: "not in your account yet", changed: "adds or updates items", conflict: "differs from another browser's version" };
+
+async function showReady(given = null) {
   setState("checking");
+  let plan = given;
   try {
-    const plan = await demo.client.preview();
-    demo.lastPlan = plan;
+    if (!plan) plan = await demo.client.preview();
+  } catch (error) {
+    plan = null;
+  }
+  demo.lastPlan = plan;
+  const mergeBox = $("#merge-box");
+  if (!plan) {
+    const { data } = demo.client.collect();
+    renderPlan(null, `The server's plan is not available right now; ${Object.keys(data).length} keys of this ` +
+      "browser would be sent.");
+    $("#plan-source").dataset.source = "none";
+    mergeBox.hidden = true;
+  } else {
     renderPlan(plan.summary, `Planned by the server: ${plan.manifest.migrated} of ${plan.manifest.received} keys, ` +
       `${plan.documents} records, ${plan.secrets} secrets to Key Vault.`, plan.ignored, plan.quarantined);
     $("#plan-source").dataset.source = "server";
-  } catch (error) {
-    renderPlan(summarizeLocal(demo.client.collectLocalStorageData(), tenantOf()),
-      "Estimated in this browser (the server's plan is not available right now).");
-    $("#plan-source").dataset.source = "local";
+    mergeBox.hidden = !plan.stored;
+    if (plan.stored) {
+      const text = $("#merge-text");
+      text.textContent = describeAdditions(plan);
+      text.dataset.pending = String(MigrationClient.pendingKeys(plan));
+      listItems($("#merge-keys"), plan.stored.keys.filter((k) => k.state !== "unchanged")
+        .map((k) => [`${k.key} — ${STATE_TEXT[k.state] || k.state}`, { key: k.key, state: k.state }]));
+    }
   }
-  setState("ready");
+  $("#plan-box h4").textContent = plan?.stored ? "What this browser holds" : "What will be migrated?";
+  setState("ready", { outcome: plan?.stored ? "merge" : "first" });
+  renderStorage();
 }
 
 function waitForConsent() {
@@ -191,8 +253,8 @@ async function check({ ignoreSkipped = false } = {}) {
   try {
     const outcome = await demo.client.autoMigrate({
       ignoreSkipped,
-      confirm: async () => {
-        await showReady();
+      confirm: async ({ preview }) => {
+        await showReady(preview);
         return waitForConsent();
       },
     });
@@ -206,7 +268,7 @@ async function migrate() {
   demo.pendingConfirm = null;
   try {
     const result = await demo.client.executeMigration({ backup: true });
-    showOutcome({ action: result.alreadyMigrated ? "already_migrated" : "migrated", result });
+    showOutcome({ action: result.alreadyMigrated ? "already_migrated" : result.merge ? "merged" : "migrated", result });
   } catch (error) {
     showError(error);
   }
@@ -215,6 +277,7 @@ async function migrate() {
 function showOutcome(outcome) {
   switch (outcome.action) {
     case "migrated":
+    case "merged":
     case "already_migrated":
       return showSuccess(outcome.result);
     case "rollback":
@@ -270,13 +333,19 @@ async function showSuccess(result) {
     listItems($("#quarantined-list"), []);
     listItems($("#ignored-list"), []);
     $("#result-details").hidden = true;
+    $("#merge-result").hidden = true;
     setState("success", { outcome: "already-migrated" });
     $("#btn-cleanup").hidden = true;
     return;
   }
-  $("#result-title").textContent = "Migration completed";
-  $("#result-text").textContent = `Records migrated: ${result.migratedRecords} in ${(result.duration_ms / 1000).toFixed(1)} s.` +
+  const merge = result.merge;
+  $("#result-title").textContent = merge ? "Merged into your account" : "Migration completed";
+  $("#result-text").textContent = (merge
+    ? `From this browser: ${merge.added} added, ${merge.updated} updated, ${merge.unchanged} already there, ` +
+      `${merge.conflicts} kept as conflict copies (nothing was overwritten), in ${(result.duration_ms / 1000).toFixed(1)} s.`
+    : `Records migrated: ${result.migratedRecords} in ${(result.duration_ms / 1000).toFixed(1)} s.`) +
     (result.backup ? " A backup was kept." : "");
+  $("#result-text").dataset.conflicts = String(merge ? merge.conflicts : 0);
   countRows(result.summary);
   const m = result.manifest;
   $("#result-manifest").textContent = `Keys: ${m.received} received, ${m.migrated} migrated, ${m.quarantined} quarantined, ${m.ignored} ignored.`;
@@ -285,7 +354,43 @@ async function showSuccess(result) {
   listItems($("#ignored-list"), result.ignored.length
     ? result.ignored.map((i) => [`${i.key} — ${i.reason}`, { key: i.key, reason: i.reason || "" }]) : [["none", {}]]);
   $("#result-details").hidden = false;
-  setState("success", { outcome: "migrated" });
+  await renderMerge(merge);
+  setState("success", { outcome: merge ? "merged" : "migrated" });
+}
+
+async function renderMerge(merge) {
+  $("#merge-result").hidden = !merge;
+  $("#conflicts-box").hidden = true;
+  if (!merge) return;
+  const tbody = $("#merge-counts tbody");
+  tbody.replaceChildren(...Object.entries(merge.by_family || {}).map(([family, c]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.family = family;
+    const cells = [[FAMILY_NAMES[family]?.[1] || family, ""], ...["added", "updated", "unchanged", "conflicts"]
+      .map((f) => [String(c[f] || 0), "num"])];
+    for (const [text, cls] of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      td.className = cls;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  if (!merge.conflicts) return;
+  // Which keys hold conflict copies: the export lists them (never their values here: they may hold secrets).
+  try {
+    const pkg = await demo.client.exportData();
+    const mine = demo.client.browserId();
+    const sent = new Set(Object.keys(demo.client.lastMigration?.sent || {}));
+    const rows = (pkg.conflicts || []).filter((c) => sent.has(c.key)).map((c) =>
+      [`${c.key} — ${c.browser_id === mine ? "this browser's version" : `version of browser ${c.browser_id}`}`,
+        { key: c.key, browser: c.browser_id }]);
+    listItems($("#conflict-list"), rows);
+    $("#conflicts-box").hidden = rows.length === 0;
+  } catch {
+    listItems($("#conflict-list"), [["(the list is not available right now)", {}]]);
+    $("#conflicts-box").hidden = false;
+  }
 }
 
 function showError(error) {
@@ -322,15 +427,18 @@ async function cleanup() {
 
 // --- localStorage panel and sample data -------------------------------------------------------------------
 
+const EXCLUDED_TEXT = { auth_token: "never sent (credential)", client_marker: "client marker", excluded: "not sent (excluded)" };
+
 function renderStorage() {
   const keys = storageKeys(localStorage).sort();
   const tbody = $("#storage-table tbody");
-  const tenant = tenantOf();
+  const excluded = new Map((demo.client ? demo.client.collect().excluded : []).map((e) => [e.key, e.reason]));
+  const states = new Map((demo.lastPlan?.stored?.keys || []).map((k) => [k.key, k.state]));
   const rows = keys.map((key) => {
     const tr = document.createElement("tr");
     const value = localStorage.getItem(key) || "";
-    const markers = Object.values(MARKERS).includes(key);
-    const note = markers ? "client marker" : key === "auth_token" ? "never sent" : isMigratableKey(key) ? "sent" : "not sent";
+    const reason = demo.client ? excluded.get(key) : null;
+    const note = reason ? EXCLUDED_TEXT[reason] || reason : !demo.client ? "" : states.has(key) ? `sent · ${states.get(key)}` : "sent";
     for (const [text, cls] of [[key, "key"], [value.length.toLocaleString(), "num"], [note, "note"]]) {
       const td = document.createElement("td");
       td.textContent = text;
@@ -338,16 +446,15 @@ function renderStorage() {
       tr.append(td);
     }
     tr.dataset.key = key;
+    if (reason) tr.dataset.excluded = reason;
     return tr;
   });
   tbody.replaceChildren(...rows);
-  const s = summarizeLocal(Object.fromEntries(keys.map((k) => [k, localStorage.getItem(k)])), tenant);
   const summary = $("#storage-summary");
   summary.dataset.keys = String(keys.length);
-  summary.textContent = keys.length
-    ? `${keys.length} keys · ${s.agents} agents, ${s.llm_configs} LLM configs, ${s.mcp_servers} MCP servers, ` +
-      `${s.chat_sessions} chat sessions, ${s.preferences} preference keys`
-    : "empty";
+  summary.textContent = !keys.length ? "empty"
+    : demo.client ? `${keys.length} keys · ${keys.length - excluded.size} sent, ${excluded.size} kept here`
+      : `${keys.length} keys`;
 }
 
 function rng(seed) { // mulberry32: small, deterministic
@@ -430,7 +537,7 @@ $("#btn-migrate").addEventListener("click", () => {
 $("#btn-retry").addEventListener("click", () => migrate());
 $("#btn-skip").addEventListener("click", () => {
   if (demo.client) demo.client.skip();
-  else localStorage.setItem(MARKERS.skipped, "true");
+  else localStorage.setItem("migration_skipped", "true");
   const consent = demo.pendingConfirm;
   demo.pendingConfirm = null;
   if (consent) consent(false);

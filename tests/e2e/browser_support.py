@@ -25,7 +25,7 @@ from ..helpers import DevHostProcess, dev_env, http as http_call, settings_from,
 
 __all__ = ["CHROMIUM_ARGS", "SCREENSHOTS", "LocalApi", "Console", "chromium_path", "pw", "browser",
            "static_origin", "local_api", "context", "new_page", "wait_state", "seed_storage", "storage_snapshot",
-           "screenshot", "MIGRATE_LINE"]
+           "screenshot", "MIGRATE_LINE", "CLIENT_HARNESS"]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -249,6 +249,39 @@ def local_api(tmp_path, static_origin) -> Iterator[LocalApi]:
         yield api
     finally:
         api.stop()
+
+
+# A page-side harness for migration-client.js against a scripted `fetch`: `harness(script, options)` builds a
+# client whose requests take the script's steps in order ({status, body, headers} or {network: true}).
+CLIENT_HARNESS = """
+window.harness = async (script, options = {}) => {
+  const mod = await import('/migration-client.js');
+  const calls = [], delays = [], events = [];
+  let reloads = 0;
+  const fetch = async (url, init) => {
+    calls.push({ url, method: init.method, auth: init.headers.Authorization,
+                 body: init.body ? JSON.parse(init.body) : null });
+    const step = script.shift();
+    if (!step) throw new Error('unscripted request to ' + url);
+    if (step.network) throw new TypeError('Failed to fetch');
+    return new Response(step.body === undefined ? '' : JSON.stringify(step.body),
+                        { status: step.status || 200, headers: step.headers || {} });
+  };
+  const client = mod.createMigrationClient({
+    baseUrl: 'https://api.example.test/api/', getToken: async () => 'tok', fetch,
+    sleep: options.realSleep ? undefined : async (ms) => { delays.push(ms); }, random: () => options.random ?? 0,
+    onProgress: (e) => events.push(e.phase), reload: () => { reloads += 1; },
+    retry: options.retry, locks: options.locks, exclude: options.exclude,
+  });
+  return { mod, client, calls, delays, events, reloads: () => reloads };
+};
+window.ok = (data) => ({ status: 200, body: { success: true, message: 'ok', data: {
+  success: true, migratedRecords: 3, errors: [], summary: {}, migration_id: 'm1',
+  manifest: { received: 3, migrated: 3, quarantined: 0, ignored: 0 }, quarantined: [], ignored: [], warnings: [],
+  backup: null, duration_ms: 5, completed_at: '2026-01-02T03:04:05.000Z', ...data } } });
+window.errorOf = async (promise) => promise.then(() => null, (e) => ({
+  name: e.name, code: e.code, status: e.status, retryable: e.retryable, isError: e instanceof Error }));
+"""
 
 
 def dump_json(value: Any) -> str:

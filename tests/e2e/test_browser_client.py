@@ -4,41 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from .browser_support import storage_snapshot
+from .browser_support import CLIENT_HARNESS as HARNESS, storage_snapshot
 
 pytestmark = pytest.mark.e2e
 
-HARNESS = """
-window.harness = async (script, options = {}) => {
-  const mod = await import('/migration-client.js');
-  const calls = [], delays = [], events = [];
-  let reloads = 0;
-  const fetch = async (url, init) => {
-    calls.push({ url, method: init.method, auth: init.headers.Authorization,
-                 body: init.body ? JSON.parse(init.body) : null });
-    const step = script.shift();
-    if (!step) throw new Error('unscripted request to ' + url);
-    if (step.network) throw new TypeError('Failed to fetch');
-    return new Response(step.body === undefined ? '' : JSON.stringify(step.body),
-                        { status: step.status || 200, headers: step.headers || {} });
-  };
-  const client = mod.createMigrationClient({
-    baseUrl: 'https://api.example.test/api/', getToken: async () => 'tok', fetch,
-    sleep: options.realSleep ? undefined : async (ms) => { delays.push(ms); }, random: () => options.random ?? 0,
-    onProgress: (e) => events.push(e.phase), reload: () => { reloads += 1; },
-    retry: options.retry, locks: options.locks,
-  });
-  return { mod, client, calls, delays, events, reloads: () => reloads };
-};
-window.ok = (data) => ({ status: 200, body: { success: true, message: 'ok', data: {
-  success: true, migratedRecords: 3, errors: [], summary: {}, migration_id: 'm1',
-  manifest: { received: 3, migrated: 3, quarantined: 0, ignored: 0 }, quarantined: [], ignored: [], warnings: [],
-  backup: null, duration_ms: 5, completed_at: '2026-01-02T03:04:05.000Z', ...data } } });
-window.errorOf = async (promise) => promise.then(() => null, (e) => ({
-  name: e.name, code: e.code, status: e.status, retryable: e.retryable, isError: e instanceof Error }));
-"""
-
 DATA = {"ai_agents_contoso": '[{"id":"a1"}]', "theme": "dark", "chat_session_s1": "[]", "auth_token": "secret"}
+BROWSER_ID = "migration_browser_id"
+
+
+def without_browser_id(store: dict[str, str]) -> dict[str, str]:
+    """The store minus this browser's id (made on the first request, never sent as data)."""
+    assert store.get(BROWSER_ID) is None or len(store[BROWSER_ID]) == 36, store.get(BROWSER_ID)
+    return {k: v for k, v in store.items() if k != BROWSER_ID}
 
 
 @pytest.fixture
@@ -62,8 +39,9 @@ def test_503_retried_honouring_retry_after_then_marked_completed(page):
     assert out["delays"] == [2000]  # Retry-After wins over the 50-100 ms backoff
     assert [c["url"] for c in out["calls"]] == ["https://api.example.test/api/migration/migrate-localstorage"] * 2
     body = out["calls"][0]["body"]
+    store = storage_snapshot(page)
     assert body == {"localStorage_data": {k: v for k, v in DATA.items() if k != "auth_token"},
-                    "backup_requested": True}
+                    "backup_requested": True, "merge": True, "browser_id": store[BROWSER_ID]}
     assert out["calls"][0]["auth"] == "Bearer tok"
     assert out["events"] == ["collecting", "sending", "retrying", "completed"]
     assert out["result"]["alreadyMigrated"] is False and out["result"]["migration_id"] == "m1"
@@ -93,13 +71,12 @@ def test_retries_exhausted_is_a_retryable_error_and_nothing_is_marked(page):
     assert out["error"] == {"name": "MigrationError", "code": "DEPENDENCY_UNAVAILABLE", "status": 503,
                             "retryable": True, "isError": True}
     assert out["events"] == ["collecting", "sending", "retrying", "failed"]
-    assert storage_snapshot(page) == DATA
+    assert without_browser_id(storage_snapshot(page)) == DATA
 
 
 @pytest.mark.parametrize("status,code,retryable", [(400, "VALIDATION_ERROR", False), (413, "PAYLOAD_TOO_LARGE", False),
                                                    (403, "MIGRATION_NOT_ENABLED", False),
                                                    (409, "ROLLBACK_ACTIVE", False),
-                                                   (409, "MIGRATION_IN_PROGRESS", True),
                                                    (500, "MIGRATION_ERROR", True)])
 def test_client_errors_are_not_retried(page, status, code, retryable):
     out = page.evaluate("""async ([status, code]) => {
@@ -108,7 +85,7 @@ def test_client_errors_are_not_retried(page, status, code, retryable):
     }""", [status, code])
     assert out == {"error": {"name": "MigrationError", "code": code, "status": status, "retryable": retryable,
                              "isError": True}, "calls": 1}
-    assert storage_snapshot(page) == DATA
+    assert without_browser_id(storage_snapshot(page)) == DATA
 
 
 def test_success_false_is_never_marked_completed(page):
@@ -119,34 +96,22 @@ def test_success_false_is_never_marked_completed(page):
         return errorOf(h.client.executeMigration());
     }""")
     assert out["code"] == "MIGRATION_INCOMPLETE" and out["retryable"] is True
-    assert storage_snapshot(page) == DATA
+    assert without_browser_id(storage_snapshot(page)) == DATA
 
 
-def test_already_migrated_counts_as_completed_on_server(page):
-    out = page.evaluate("""async () => {
-        const h = await harness([{ status: 409, body: { error: 'done', code: 'ALREADY_MIGRATED',
-                                                        migration_date: '2025-12-01T00:00:00.000Z' } }]);
+@pytest.mark.parametrize("unsaved", [None, 0])
+def test_already_migrated_with_nothing_unsaved_counts_as_completed_on_server(page, unsaved):
+    """A server that does not merge (the seed's contract) and says none of the sent keys is unsaved."""
+    out = page.evaluate("""async (unsaved) => {
+        const body = { error: 'done', code: 'ALREADY_MIGRATED', migration_date: '2025-12-01T00:00:00.000Z' };
+        if (unsaved !== null) body.unsaved_keys = unsaved;
+        const h = await harness([{ status: 409, body }]);
         return { result: await h.client.executeMigration(), events: h.events };
-    }""")
+    }""", unsaved)
     assert out["result"] == {"success": True, "alreadyMigrated": True, "migration_date": "2025-12-01T00:00:00.000Z"}
     assert out["events"][-1] == "completed"
-    assert storage_snapshot(page) == {**DATA, "migration_completed": "true",
-                                      "migration_date": "2025-12-01T00:00:00.000Z"}
-
-
-def test_check_migration_needed_follows_the_seed(page):
-    out = page.evaluate("""async () => {
-        const completed = { status: 200, body: { migration_status: 'completed', rollback_active: false } };
-        const failed = { status: 200, body: { migration_status: 'failed', rollback_active: false } };
-        const h = await harness([completed, failed, { network: true }], { retry: { attempts: 1 } });
-        const answers = [await h.client.checkMigrationNeeded(), await h.client.checkMigrationNeeded(),
-                         await h.client.checkMigrationNeeded()];
-        localStorage.clear();
-        localStorage.setItem('ui_preferences_contoso', '{}');  // not one of the seed's "relevant" prefixes
-        answers.push(await h.client.checkMigrationNeeded());
-        return { answers, calls: h.calls.length };
-    }""")
-    assert out == {"answers": [False, True, True, False], "calls": 3}
+    assert without_browser_id(storage_snapshot(page)) == {**DATA, "migration_completed": "true",
+                                                          "migration_date": "2025-12-01T00:00:00.000Z"}
 
 
 def test_cleanup_removes_only_keys_proven_equal_in_the_export(page):
@@ -176,7 +141,7 @@ def test_cleanup_removes_only_keys_proven_equal_in_the_export(page):
     }""")
     assert sorted(out["removed"]) == ["ai_agents_contoso", "theme"]
     assert out["calls"][-1] == "GET https://api.example.test/api/migration/export"
-    left = storage_snapshot(page)
+    left = without_browser_id(storage_snapshot(page))
     assert set(left) == {"chat_session_s1", "chat_session_s2", "chat_session_s3", "user_llm_configs_contoso",
                          "ai_agents_fabrikam", "auth_token", "migration_completed", "migration_date"}
 
@@ -184,7 +149,7 @@ def test_cleanup_removes_only_keys_proven_equal_in_the_export(page):
 def test_cleanup_without_a_migration_result_removes_nothing(page):
     out = page.evaluate("async () => errorOf((await harness([])).client.cleanup())")
     assert out["code"] == "NO_MIGRATION_RESULT"
-    assert storage_snapshot(page) == DATA
+    assert without_browser_id(storage_snapshot(page)) == DATA
 
 
 def test_handle_rollback_is_the_seeds_and_safe_against_prototype_keys(page):
@@ -247,4 +212,4 @@ def test_retry_after_beyond_the_budget_is_surfaced_not_slept(page):
         return { error, delays: h.delays, calls: h.calls.length };
     }""")
     assert out == {"error": {"code": "DEPENDENCY_UNAVAILABLE", "after": 3_600_000}, "delays": [], "calls": 1}
-    assert storage_snapshot(page) == DATA
+    assert without_browser_id(storage_snapshot(page)) == DATA

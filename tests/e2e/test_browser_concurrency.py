@@ -1,4 +1,5 @@
-"""Two tabs of one browser (one localStorage) migrating at once: exactly one migration, no duplicates."""
+"""Two tabs of one browser (one localStorage) migrating at once: exactly one migration, no duplicates; the other
+tab's request (every migrate is a merge) adds nothing."""
 from __future__ import annotations
 
 import pytest
@@ -11,15 +12,20 @@ pytestmark = pytest.mark.e2e
 CLIENT = "/migration-client.js"
 
 
-def assert_one_clean_migration(api, data: dict[str, str]) -> None:
+NOTHING_ADDED = {"added": 0, "updated": 0, "conflicts": 0}
+
+
+def assert_one_clean_migration(api, data: dict[str, str], merges: int = 0) -> None:
+    """One migration, plus `merges` merges of the same data by the same browser that changed nothing."""
     codes = api.migrate_codes()
-    assert codes.count(200) == 1, codes
+    assert codes.count(200) == 1 + merges, codes
     st = api.status()
-    assert st["migration_status"] == "completed"
+    assert st["migration_status"] == "completed" and len(st["browsers"]) == 1
     docs, record = api.database()
-    assert record["attempt"] == 1  # one lease taken, once
+    assert record["attempt"] == 1 + merges  # one lease per request that was let through
     ids = [d["id"] for d in docs]
     assert len(ids) == len(set(ids)) == record["documentCount"]
+    assert not [d for d in docs if d.get("type") == "conflict"]
     code, package = api.export()
     assert code == 200
     exported = package["rollback_data"]
@@ -58,13 +64,15 @@ def test_two_tabs_one_waits_on_the_lock(local_api, new_page, static_origin):
     wait_state(tab_a, "success")
     wait_state(tab_b, "success")
     outcomes = sorted(t.get_attribute("#migration-modal", "data-outcome") for t in (tab_a, tab_b))
-    assert outcomes == ["already-migrated", "migrated"]
-    waiter = tab_a if tab_a.get_attribute("#migration-modal", "data-outcome") == "already-migrated" else tab_b
-    screenshot(waiter, "demo-07-already-migrated-in-other-tab")
+    assert outcomes == ["merged", "migrated"]
+    waiter = tab_a if tab_a.get_attribute("#migration-modal", "data-outcome") == "merged" else tab_b
+    screenshot(waiter, "demo-07-merged-nothing-new-after-other-tab")
 
-    # The second tab only asked after the first had finished: the server said ALREADY_MIGRATED.
-    assert api.migrate_codes() == [200, 409]
-    assert_one_clean_migration(api, data)
+    # The second tab only asked after the first had finished: its merge found everything stored.
+    assert api.migrate_codes() == [200, 200]
+    merge = waiter.evaluate("() => window.migrationDemo.lastResult.merge")
+    assert {k: merge[k] for k in NOTHING_ADDED} == NOTHING_ADDED and merge["unchanged"] > 0
+    assert_one_clean_migration(api, data, merges=1)
     store = storage_snapshot(tab_a)
     assert store["migration_completed"] == "true"
     assert store == storage_snapshot(tab_b)
@@ -99,16 +107,17 @@ def test_two_tabs_without_web_locks_server_still_allows_one(local_api, new_page,
     for tab in tabs:
         tab.evaluate("""() => {
             window.outcome = window.client.executeMigration().then(
-                (r) => ({ ok: true, alreadyMigrated: r.alreadyMigrated }),
+                (r) => ({ ok: true, alreadyMigrated: r.alreadyMigrated, merge: r.merge }),
                 (e) => ({ ok: false, code: e.code, status: e.status, retryable: e.retryable }));
         }""")
     outcomes = [tab.evaluate("() => window.outcome") for tab in tabs]
-    winners = [o for o in outcomes if o == {"ok": True, "alreadyMigrated": False}]
+    winners = [o for o in outcomes if o == {"ok": True, "alreadyMigrated": False, "merge": None}]
     assert len(winners) == 1, outcomes
     loser = next(o for o in outcomes if o is not winners[0])
-    assert loser in ({"ok": True, "alreadyMigrated": True},
-                     {"ok": False, "code": "MIGRATION_IN_PROGRESS", "status": 409, "retryable": True}), outcomes
-    assert_one_clean_migration(api, data)
+    # The loser retried its 409 MIGRATION_IN_PROGRESS and merged nothing new, or ran out of attempts.
+    merged = loser.get("ok") is True and {k: (loser["merge"] or {}).get(k) for k in NOTHING_ADDED} == NOTHING_ADDED
+    assert merged or loser == {"ok": False, "code": "MIGRATION_IN_PROGRESS", "status": 409, "retryable": True}, outcomes
+    assert_one_clean_migration(api, data, merges=1 if merged else 0)
     store = storage_snapshot(tabs[0])
     assert store["migration_completed"] == "true"
     assert "migration_lock" not in store  # the lease is released

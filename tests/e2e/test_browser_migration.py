@@ -14,12 +14,15 @@ OTHER_TENANT = {
     "ai_agents_fabrikam": json.dumps([{"id": "agent_f1", "name": "Fabrikam agent", "systemPrompt": "hi"}]),
     "ui_preferences_fabrikam": json.dumps({"fontSize": 12}),
 }
+# Keys outside the plan's families: sent, quarantined (kept raw) on the server, left in the browser by cleanup.
 UNRELATED = {"app_version": "4.2.1", "recent_searches": json.dumps(["cosmos", "vault"])}
-NEVER_SENT = {"auth_token"} | set(UNRELATED)
+ANALYTICS = {"_ga": "GA1.1.123.456"}  # the client's default exclusion list
+NEVER_SENT = {"auth_token"} | set(ANALYTICS)
+BROWSER_ID = "migration_browser_id"
 
 
 def browser_data() -> dict[str, str]:
-    return {**load_fixture("typical"), **OTHER_TENANT, **UNRELATED}
+    return {**load_fixture("typical"), **OTHER_TENANT, **UNRELATED, **ANALYTICS}
 
 
 def test_demo_migrates_typical_browser_and_cleans_up(local_api, new_page, static_origin):
@@ -40,8 +43,9 @@ def test_demo_migrates_typical_browser_and_cleans_up(local_api, new_page, static
     assert page.get_attribute('#plan-list li[data-family="mcp_servers"]', "data-count") == \
         str(len(json.loads(data["tenant_mcp_servers_contoso"])))
     stays = set(page.eval_on_selector_all("#plan-stays li", "els => els.map(e => e.dataset.key)"))
-    assert stays == set(OTHER_TENANT)
-    assert storage_snapshot(page) == before  # looking changes nothing
+    assert stays == set(OTHER_TENANT) | set(UNRELATED)
+    looked = storage_snapshot(page)
+    assert {k: v for k, v in looked.items() if k != BROWSER_ID} == before  # looking changes nothing but the id
     screenshot(page, "demo-01-ready")
 
     page.click("#btn-migrate")
@@ -54,6 +58,7 @@ def test_demo_migrates_typical_browser_and_cleans_up(local_api, new_page, static
     ignored = {i["key"]: i["reason"] for i in result["ignored"]}
     quarantined = {i["key"] for i in result["quarantined"]}
     assert ignored == {k: "other_tenant" for k in OTHER_TENANT}
+    assert quarantined == set(UNRELATED)
     assert result["manifest"]["received"] == len(sent)
     assert result["manifest"]["migrated"] == len(sent) - len(ignored) - len(quarantined)
     shown = set(page.eval_on_selector_all("#ignored-list li[data-key]", "els => els.map(e => e.dataset.key)"))
@@ -74,7 +79,7 @@ def test_demo_migrates_typical_browser_and_cleans_up(local_api, new_page, static
     after = storage_snapshot(page)
     assert after["migration_completed"] == "true"
     assert after["migration_date"] == st["completed_at"]
-    assert {k: v for k, v in after.items() if k not in ("migration_completed", "migration_date")} == before
+    assert {k: v for k, v in after.items() if k not in ("migration_completed", "migration_date", BROWSER_ID)} == before
 
     # Cleanup removes exactly the migrated keys, each checked against the export first.
     page.click("#btn-cleanup")
@@ -87,7 +92,7 @@ def test_demo_migrates_typical_browser_and_cleans_up(local_api, new_page, static
     kept = set(data) - set(removed)
     assert kept == NEVER_SENT | set(OTHER_TENANT) | quarantined
     assert {k: left[k] for k in kept} == {k: data[k] for k in kept}  # untouched
-    assert set(left) == kept | {"migration_completed", "migration_date"}
+    assert set(left) == kept | {"migration_completed", "migration_date", BROWSER_ID}
     screenshot(page, "demo-03b-success-after-cleanup")
 
     assert console.errors == [], console.errors

@@ -54,18 +54,24 @@ def test_rollback_restores_local_storage_on_next_load(local_api, new_page, stati
     wait_state(page, "rollback-active")
     assert storage_snapshot(page)["theme"] == "light"
 
-    # Ops lift the rollback: the next load offers the migration again, and it clears the fallback flags.
+    # Ops lift the rollback: the next load offers the migration again (a merge), and it clears the fallback flags.
+    # localStorage was cleared above, browser id included, so this is another browser to the server: its edit
+    # of `theme` is a conflict, kept as a copy, and the stored value stays live (no modification times).
     code, body = api.rollback("contoso", active=False)
     assert code == 200 and body["rollback_active"] is False
     page.reload()
     wait_state(page, "ready")
     page.click("#btn-migrate")
-    wait_state(page, "success", outcome="migrated")
+    wait_state(page, "success", outcome="merged")
+    merge = page.evaluate("() => window.migrationDemo.lastResult.merge")
+    assert (merge["updated"], merge["conflicts"]) == (0, 1) and merge["by_family"]["preferences"]["conflicts"] == 1
     after = storage_snapshot(page)
     assert after["migration_completed"] == "true"
     assert not set(SEED_FLAGS) & set(after)
     code, package = api.export()
-    assert package["rollback_reason"] == "USER_EXPORT" and package["rollback_data"]["theme"] == "light"
+    assert package["rollback_reason"] == "USER_EXPORT" and package["rollback_data"]["theme"] == data["theme"]
+    browser = after["migration_browser_id"]
+    assert [(c["value"], c["browser_id"]) for c in package["conflicts"] if c["key"] == "theme"] == [("light", browser)]
 
 
 def test_auto_migrate_applies_rollback_without_the_page(local_api, new_page, static_origin):

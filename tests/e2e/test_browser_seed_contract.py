@@ -236,20 +236,27 @@ def test_seed_orchestrator_and_rollback_handler_work_unchanged(local_api, new_pa
     assert [e for e in console.errors if "409" not in e and "Migration failed" not in e] == []
 
 
-def test_our_client_and_the_seed_agree_on_key_selection(local_api, new_page, static_origin):
-    """Same selection as the seed's collectLocalStorageData, except `auth_token`, which is never sent."""
+def test_our_client_sends_what_the_seed_sent_and_every_other_key(local_api, new_page, static_origin):
+    """A superset of the seed's collectLocalStorageData (minus `auth_token`): keys outside the seed's prefixes
+    (`random`, `themes`) are sent too, and the server accounts for each (quarantined, kept raw)."""
     api = local_api.start()
     page, _ = new_page()
     page.goto(f"{static_origin}/demo/index.html")
     data = {**load_fixture("typical"), "migration_completed": "true", "random": "x", "my_settings_": "1",
-            "a_preferences_b": "2", "themes": "no", "__proto__": "p", "constructor": "c"}
+            "a_preferences_b": "2", "themes": "no", "__proto__": "p", "constructor": "c", "_ga": "GA1.2.3"}
     seed_storage(page, data)
     inject_seed(page, api)
-    ours, seeds = page.evaluate("""async () => {
+    ours, seeds, excluded = page.evaluate("""async () => {
         const { createMigrationClient } = await import('/migration-client.js');
         const c = createMigrationClient({ baseUrl: 'http://unused.invalid/api', getToken: () => 't' });
-        const mine = c.collectLocalStorageData();
-        return [Object.keys(mine).sort(), Object.keys(MigrationOrchestrator.collectLocalStorageData()).sort()];
+        const { data, excluded } = c.collect();
+        return [Object.keys(data).sort(), Object.keys(MigrationOrchestrator.collectLocalStorageData()).sort(),
+                excluded.map((e) => [e.key, e.reason])];
     }""")
-    assert ours == sorted(set(seeds) - {"auth_token"})
-    assert "my_settings_" in ours and "a_preferences_b" in ours and "themes" not in ours
+    assert set(seeds) - {"auth_token"} <= set(ours)
+    assert set(ours) - set(seeds) == {"random", "themes", "__proto__", "constructor"}
+    assert dict(excluded) == {"auth_token": "auth_token", "migration_completed": "client_marker", "_ga": "excluded"}
+    code, body, _ = api.call("POST", "/migration/preview", {"localStorage_data": {k: data[k] for k in ours}})
+    assert code == 200, body
+    assert body["data"]["manifest"]["received"] == len(ours)
+    assert {i["key"] for i in body["data"]["quarantined"]} >= {"random", "themes", "__proto__", "constructor"}
