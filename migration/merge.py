@@ -45,9 +45,24 @@ OUTCOMES = ("added", "unchanged", "updated", "conflicts")
 Origin = tuple[str, str]  # (browser id, migration id) that first stored a version
 
 
+def _as_js(value: Any) -> Any:
+    """Numbers as JavaScript holds them: one double, so `1`, `1.0` and `1e0` are the same number (a browser
+    that parses and re-saves a value turns `1.0` into `1`); `true` stays a boolean."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        f = float(value)
+        return int(f) if f.is_integer() and abs(f) < 1e21 else f
+    if isinstance(value, dict):
+        return {k: _as_js(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_js(v) for v in value]
+    return value
+
+
 def canonical(value: Any) -> str:
-    """Identity of a JSON value: key order is not data, but `1`, `1.0` and `true` differ."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Identity of a JSON value as a browser sees it: key order is not data, numbers are doubles."""
+    return json.dumps(_as_js(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def whole_canon(text: str) -> str:

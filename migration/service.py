@@ -103,11 +103,13 @@ class MigrationService:
         async with self._slots:  # a preview plans the whole payload too: it takes a migration slot
             plan = await asyncio.to_thread(self._plan, tenant, user, data, browser_id)
             record = await self.ports.documents.read((tenant, user), record_id(user))
-            stored = None
-            if ever_completed(record):  # what this browser holds that is not stored yet
-                stored = merging.stored_comparison(await self._compare((tenant, user), plan, data))
+            stored, merge = None, None
+            if ever_completed(record):  # what this browser holds that is not stored yet, and what a merge adds
+                outcomes = await self._compare((tenant, user), plan, data)
+                stored, merge = merging.stored_comparison(outcomes), merging.summary(outcomes)
         result = self._result(plan, backup=None, started=started)
-        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets), stored=stored)
+        result.update(dry_run=True, documents=len(plan.documents), secrets=len(plan.secrets), stored=stored,
+                      merge=merge)
         return result
 
     async def _stored(self, pk: tuple[str, str]) -> tuple[list[dict], dict[str, str]]:

@@ -13,7 +13,7 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ..helpers import json_equal_or_same, load_fixture
+from ..helpers import load_fixture
 from .browser_support import CLIENT_HARNESS, screenshot, seed_storage, storage_snapshot, wait_state
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +29,9 @@ AUTH = ["auth_token", "refresh_token", "access_token", "id_token", "msal.token.k
 APP_KEYS = ["language", "sidebar_collapsed", "draft_8f1c", "recent_searches", "app_version", "theme",
             "ai_agents_contoso", "chat_session_s1", "ui_preferences_contoso", "current_tenant_id", "gaming_mode",
             "mp3_volume", "__proto__", "constructor"]
+
+KEY_STATES = "els => els.map(e => [e.dataset.key, e.dataset.state])"  # the modal's per-key list
+LAST_SENT = "() => Object.fromEntries(Object.entries(window.migrationDemo.client.lastMigration.sent))"
 
 
 @pytest.fixture
@@ -176,7 +179,8 @@ def test_auto_migrate_merges_only_when_the_preview_finds_something(page):
         const seen = [];
         const h = await harness([completed, nothing, completed, pending, { status: 200, body: merged }]);
         const first = await h.client.autoMigrate({ confirm: () => { throw new Error('asked'); } });
-        const second = await h.client.autoMigrate({ confirm: (info) => { seen.push(info.preview.stored.counts); return true; } });
+        const second = await h.client.autoMigrate({
+          confirm: (info) => { seen.push(info.preview.stored.counts); return true; } });
         return { first: first.action, second: second.action, seen, calls: h.calls.map((c) => c.url.split('/').pop()) };
     }""", [preview_step({"new": 1, "unchanged": 1}), preview_step({"unchanged": 2}), merged])
     assert out["first"] == "not_needed" and out["second"] == "merged"
@@ -268,8 +272,8 @@ def test_fully_stored_holds_for_any_split_into_live_and_copies_and_fails_when_an
     """However a merge spread a browser's items over the live value and one-item conflict copies, the key counts
     as stored; take one item away and it no longer does (unless an equal item is still there)."""
     in_live = data.draw(st.lists(st.booleans(), min_size=len(local), max_size=len(local)))
-    live = data.draw(st.permutations([i for i, live_ in zip(local, in_live) if live_] + extra))
-    copies = [json.dumps([i]) for i, live_ in zip(local, in_live) if not live_]
+    live = data.draw(st.permutations([i for i, live_ in zip(local, in_live, strict=True) if live_] + extra))
+    copies = [json.dumps([i]) for i, live_ in zip(local, in_live, strict=True) if not live_]
     assert is_fully_stored(page, json.dumps(local), [json.dumps(live), *copies]) is True
     if local:
         gone = data.draw(st.integers(0, len(local) - 1))
@@ -382,7 +386,7 @@ def test_second_browser_sees_what_it_would_add_merges_and_cleans_up(local_api, b
             assert "25 chat sessions" in text and "3 agents" in text, text
         else:
             assert f"{plan['stored']['counts']['new']} keys" in text, text
-        shown = dict(page_b.eval_on_selector_all("#merge-keys li", "els => els.map(e => [e.dataset.key, e.dataset.state])"))
+        shown = dict(page_b.eval_on_selector_all("#merge-keys li", KEY_STATES))
         assert shown == {k: s for k, s in states.items() if s != "unchanged"}
         screenshot(page_b, "merge-01-second-browser-would-add")
         assert api.status()["migration_status"] == "completed"  # the preview wrote nothing
@@ -404,7 +408,7 @@ def test_second_browser_sees_what_it_would_add_merges_and_cleans_up(local_api, b
         # Nothing of either browser is lost: every key each sent is stored, live or as a conflict copy.
         code, package = api.export()
         assert code == 200
-        b_sent = page_b.evaluate("() => Object.fromEntries(Object.entries(window.migrationDemo.client.lastMigration.sent))")
+        b_sent = page_b.evaluate(LAST_SENT)
         assert set(b_sent) == set(b_data) - {"auth_token", "_ga"}
         assert export_holds(page_b, package, b_sent) == []
         assert export_holds(page_b, package, a_sent) == []
@@ -431,7 +435,7 @@ def test_second_browser_sees_what_it_would_add_merges_and_cleans_up(local_api, b
         # Next load: B holds one session with a message the account lacks, so it is offered again; A has nothing new.
         page_b.reload()
         wait_state(page_b, "ready", outcome="merge")
-        assert dict(page_b.eval_on_selector_all("#merge-keys li", "els => els.map(e => [e.dataset.key, e.dataset.state])")) \
+        assert dict(page_b.eval_on_selector_all("#merge-keys li", KEY_STATES)) \
             == {edited_key: "changed"}
         page_a.reload()
         wait_state(page_a, "not-needed")
@@ -483,7 +487,7 @@ def test_rollback_then_reopened_migration_keeps_what_the_other_browser_added(loc
             wait_state(page, "ready")
             page.click("#btn-migrate")
             wait_state(page, "success", outcome=outcome)
-        b_sent = page_b.evaluate("() => Object.fromEntries(Object.entries(window.migrationDemo.client.lastMigration.sent))")
+        b_sent = page_b.evaluate(LAST_SENT)
 
         assert api.rollback("contoso")[0] == 200
         page_a.reload()
@@ -501,7 +505,7 @@ def test_rollback_then_reopened_migration_keeps_what_the_other_browser_added(loc
 
         page_a.reload()
         wait_state(page_a, "ready", outcome="merge")
-        states = dict(page_a.eval_on_selector_all("#merge-keys li", "els => els.map(e => [e.dataset.key, e.dataset.state])"))
+        states = dict(page_a.eval_on_selector_all("#merge-keys li", KEY_STATES))
         assert states == {"ai_agents_contoso": "changed", "chat_session_sess_during_rollback": "new"}
         screenshot(page_a, "merge-04-after-rollback-would-add")
         page_a.click("#btn-migrate")
@@ -526,7 +530,6 @@ def test_rollback_then_reopened_migration_keeps_what_the_other_browser_added(loc
         ctx_b.close()
 
 
-@pytest.mark.xfail(strict=True, reason="server: `1.0` and `1` are different items to the merge (issue 11 report)")
 def test_json_round_trip_in_the_browser_changes_nothing(local_api, browser, static_origin):
     """An app that reads the merged agents list and saves it again (JSON.parse then JSON.stringify, as every app
     does) holds the same items: `"temperature": 1.0` comes back as `1`. Nothing is new, changed or in conflict."""
@@ -577,8 +580,8 @@ def test_two_browsers_merging_at_once_both_land(local_api, browser, static_origi
         assert codes.count(200) == 3 and set(codes) <= {200, 409}, codes
         code, package = api.export()
         assert export_holds(opened[0][1], package, {k: v for k, v in a_data.items() if k != "auth_token"}) == []
-        for (_, page, errors), data in zip(opened, others):
-            sent = page.evaluate("() => Object.fromEntries(Object.entries(window.migrationDemo.client.lastMigration.sent))")
+        for (_, page, errors), data in zip(opened, others, strict=True):
+            sent = page.evaluate(LAST_SENT)
             assert set(sent) == set(data) - {"auth_token"}
             assert export_holds(page, package, sent) == []
             assert errors == []

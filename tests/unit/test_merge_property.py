@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from migration import exporter, merge, merge_plan, planner
@@ -175,3 +176,14 @@ def test_a_retry_changes_nothing_and_counts_unchanged():
     assert {i: {k: v for k, v in d.items() if k not in ("migrationId",)} for i, d in after.items()} == {
         i: {k: v for k, v in d.items() if k not in ("migrationId",)} for i, d in json.loads(before).items()
         if d["type"] != "manifest"}
+
+
+@pytest.mark.parametrize("a,b,same", [
+    ({"t": 1.0}, {"t": 1}, True), ({"t": 1e2}, {"t": 100}, True), ([0.5], [0.5], True),
+    ({"t": True}, {"t": 1}, False), ({"t": 1.5}, {"t": 1}, False), ({"t": "1"}, {"t": 1}, False),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}, True), (2**60, float(2**60), True),
+])
+def test_items_are_compared_as_a_browser_holds_them(a, b, same):
+    """JSON.parse then JSON.stringify (what any app does when it re-saves a list) turns `1.0` into `1`: the
+    same item to a browser, so the same item to the merge (never a false conflict)."""
+    assert (merge.canonical(a) == merge.canonical(b)) is same
