@@ -36,8 +36,12 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ "${2:-}" = "--test-tools" ]; then
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # Keyed on the lock file's content, not its mtime: a fresh checkout (or a git worktree sharing node_modules)
+  # is newer than the install without being different, and `npm ci` would wipe and refetch everything.
+  lock_sha=$(sha256sum package-lock.json | cut -c1-16)
+  if [ "$(cat node_modules/.lock-sha 2>/dev/null)" != "$lock_sha" ]; then
     npm ci --no-audit --no-fund --loglevel=error >&2
+    echo "$lock_sha" > node_modules/.lock-sha
   fi
   if ! command -v chromium >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
