@@ -22,11 +22,13 @@ from .families import Classification, Disposition, Family, classify
 from .secret_fields import (
     PIECE_CHARS,
     PLACEHOLDER_PREFIX,
+    Patterns,
     SecretSlot,
     extract,
     extract_text,
     is_secret_name,
     looks_secret,
+    may_hold_high_confidence,
     vault_name,
 )
 
@@ -116,6 +118,8 @@ _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 def _nests_deeper_than(text: str, limit: int) -> bool:
     """Bracket nesting outside strings, without parsing: strings are cut out and the brackets summed, both at C
     speed (a Python loop per character cost seconds on a 30 MB value)."""
+    if text.count("[") + text.count("{") <= limit:  # C-speed: too few openings to nest that deep at all
+        return False
     brackets = _BRACKET.findall(_JSON_STRING.sub("", text))
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
 
@@ -388,6 +392,9 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
     else:
         raise _Quarantine("unexpected_shape")
     _within_share(b, len(messages or []))
+    # One look at the whole session: most hold no credential-like text at all, and then no message needs
+    # its own high-confidence scan (field names are still checked per message).
+    scan: Patterns = "high_confidence" if may_hold_high_confidence(messages or []) else "none"
     data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
                   else (None, None))
     session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
@@ -401,7 +408,7 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
         doc = b.doc("chat_message", f"chat_message.{b.kh}.{i:06d}", sessionId=c.session_id,
                     sequence_number=i + 1)
         if not isinstance(msg, dict):  # a bare string or list is chat data too: same high-confidence check
-            data_i, mrefs = b.extract(msg, base=(i,), by_pattern="high_confidence")
+            data_i, mrefs = b.extract(msg, base=(i,), by_pattern=scan)
             doc.update(itemKind="raw", data=data_i)
             if mrefs:
                 doc["secretRefs"] = mrefs
@@ -411,9 +418,10 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
         rest = msg
         if content_field:
             rest = dict(msg)
-            doc["content"] = b.extract_text(rest.pop(content_field), base=(i, content_field), doc=doc)
+            text = rest.pop(content_field)
+            doc["content"] = b.extract_text(text, base=(i, content_field), doc=doc) if scan != "none" else text
             doc["contentField"] = content_field
-        rest, mrefs = b.extract(rest, base=(i,), by_pattern="high_confidence")
+        rest, mrefs = b.extract(rest, base=(i,), by_pattern=scan)
         created = models.normalize_timestamp(msg.get("timestamp", msg.get("createdAt")))
         role = msg.get("role")
         doc.update(role=role if isinstance(role, str) else None, created_at=created, data=rest)

@@ -26,6 +26,12 @@ Patterns = Literal["none", "credentials", "high_confidence"]
 _PATTERN_TESTS = {"credentials": secret_patterns.has_credential,
                   "high_confidence": lambda v: bool(secret_patterns.high_confidence_spans(v))}
 
+def may_hold_high_confidence(value: Any) -> bool:
+    """False only when no string inside `value` can hold a high-confidence credential: one scan of its JSON
+    text (orjson escapes none of the anchors' characters) instead of one per string."""
+    return _may_hold_high_confidence(value)
+
+
 def _may_hold_high_confidence(value: Any) -> bool:
     try:
         return secret_patterns.may_hold_high_confidence(orjson.dumps(value).decode())
@@ -94,6 +100,15 @@ class Extraction:
     slots: list[SecretSlot] = field(default_factory=list)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _flat_and_plain(value: dict, extra_fields: frozenset[str]) -> bool:
+    """Scalars only, under names that carry no secret: with no value patterns to test, nothing to extract."""
+    return all(isinstance(v, _SCALARS) and not is_secret_name(k) and k not in ALL_VALUES_SECRET
+               and k not in extra_fields for k, v in value.items())
+
+
 def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple = (),
             extra_fields: frozenset[str] = frozenset(), by_pattern: bool | Patterns = False) -> Extraction:
     """Copy of `value` with secrets replaced by placeholders, plus the slots to store in the vault.
@@ -105,6 +120,8 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
     pattern_test = _PATTERN_TESTS.get(level)
     if level == "high_confidence" and not _may_hold_high_confidence(value):
         pattern_test = None  # one check of the whole value instead of one per string (every chat message)
+    if pattern_test is None and isinstance(value, dict) and _flat_and_plain(value, extra_fields):
+        return Extraction(value)  # the common chat message: nothing a walk could find, so no walk
 
     def take(v: str, path: tuple, as_json: bool = False) -> str:
         slot = SecretSlot(path, vault_name(tenant, user, source_key, base + path), v, as_json)
