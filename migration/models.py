@@ -6,6 +6,7 @@ whole; it just gets no typed fields and a warning.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -77,6 +78,13 @@ def _normalize(value: Any) -> str | None:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, int) and _MS_THRESHOLD <= value <= _MAX_TS * 1000:
+        # Epoch ms, the common case (every chat message): integer arithmetic, exact to the millisecond (the
+        # float path below can be a millisecond off after year ~3000) and a third of its cost.
+        secs, ms = divmod(value, 1000)
+        t = time.gmtime(secs)
+        return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+                f".{ms:03d}Z")
     if isinstance(value, (int, float)):
         seconds = value / 1000 if abs(value) >= _MS_THRESHOLD else value
         if not (_MIN_TS <= seconds <= _MAX_TS):

@@ -26,6 +26,7 @@ from .secret_fields import (
     SecretSlot,
     extract,
     extract_text,
+    flat_and_plain,
     is_secret_name,
     looks_secret,
     may_hold_high_confidence,
@@ -421,7 +422,8 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
             text = rest.pop(content_field)
             doc["content"] = b.extract_text(text, base=(i, content_field), doc=doc) if scan != "none" else text
             doc["contentField"] = content_field
-        rest, mrefs = b.extract(rest, base=(i,), by_pattern=scan)
+        rest, mrefs = (rest, None) if scan == "none" and flat_and_plain(rest) else b.extract(
+            rest, base=(i,), by_pattern=scan)
         created = models.normalize_timestamp(msg.get("timestamp", msg.get("createdAt")))
         role = msg.get("role")
         doc.update(role=role if isinstance(role, str) else None, created_at=created, data=rest)

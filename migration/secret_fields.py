@@ -103,7 +103,7 @@ class Extraction:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _flat_and_plain(value: dict, extra_fields: frozenset[str]) -> bool:
+def flat_and_plain(value: dict, extra_fields: frozenset[str] = frozenset()) -> bool:
     """Scalars only, under names that carry no secret: with no value patterns to test, nothing to extract."""
     return all(isinstance(v, _SCALARS) and not is_secret_name(k) and k not in ALL_VALUES_SECRET
                and k not in extra_fields for k, v in value.items())
@@ -120,7 +120,7 @@ def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple 
     pattern_test = _PATTERN_TESTS.get(level)
     if level == "high_confidence" and not _may_hold_high_confidence(value):
         pattern_test = None  # one check of the whole value instead of one per string (every chat message)
-    if pattern_test is None and isinstance(value, dict) and _flat_and_plain(value, extra_fields):
+    if pattern_test is None and isinstance(value, dict) and flat_and_plain(value, extra_fields):
         return Extraction(value)  # the common chat message: nothing a walk could find, so no walk
 
     def take(v: str, path: tuple, as_json: bool = False) -> str:

@@ -18,5 +18,7 @@ def deeper_than(value: Any, limit: int) -> bool:
             continue
         if d > limit:
             return True
-        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+        kinds = set(map(type, children))  # C speed: most containers (chat messages) hold scalars only
+        if dict in kinds or list in kinds:
+            stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
     return False
