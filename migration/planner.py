@@ -327,23 +327,30 @@ _COLLECTIONS = {
 }
 
 
-def _typed_fields(doc_type: str, model: type, item: Any, refs: list[dict] | None) -> dict:
-    m: Any = models.typed(model, item)  # one of the family models: fields checked by pydantic
-    if m is None:
+def _plain(value: Any) -> Any:
+    """A typed field's value, or None where the item's value went to the vault: typed fields are copies, and a
+    copy of a secret would be a secret in the document (an id shaped like `sk-…`)."""
+    return None if isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX) else value
+
+
+def _typed_fields(doc_type: str, model: type, item: Any, data: Any, refs: list[dict] | None) -> dict:
+    if models.typed(model, item) is None:
         return {"valid": False}
-    out: dict[str, Any] = {"itemId": None if m.id is None else str(m.id), "name": m.name}
+    # Read from the stored copy (secrets already swapped for placeholders), never from the raw item.
+    m: Any = (models.typed(model, data) if refs else None) or models.typed(model, item if not refs else {})
+    out: dict[str, Any] = {"itemId": None if _plain(m.id) is None else str(m.id), "name": _plain(m.name)}
     if doc_type == "agent":
-        out["llmConfigId"] = None if m.llmConfigId is None else str(m.llmConfigId)
-        out["mcpServerIds"] = [str(i) for i in m.mcpServerIds or []]
+        out["llmConfigId"] = None if _plain(m.llmConfigId) is None else str(m.llmConfigId)
+        out["mcpServerIds"] = [str(i) for i in m.mcpServerIds or [] if _plain(i) is not None]
     elif doc_type == "llm_config":
-        out.update(provider=m.provider, model=m.model)
+        out.update(provider=_plain(m.provider), model=_plain(m.model))
         for ref in refs or []:  # the seed's reference fields
             if ref["path"] == ["apiKey"]:
                 out["api_key_vault_secret"] = ref["name"]
             elif ref["path"] == ["endpoint"]:
                 out["endpoint_vault_secret"] = ref["name"]
     else:
-        out.update(transport=m.transport, enabled=m.enabled)
+        out.update(transport=_plain(m.transport), enabled=m.enabled)
     return out
 
 
@@ -366,7 +373,7 @@ def _collection(b: _KeyBuilder, family: Family) -> str:
     rebuilt = []
     for i, (slot, item) in enumerate(items):
         data, refs = b.extract(item, base=(i,), extra_fields=extra_fields, by_pattern=True)
-        fields = _typed_fields(doc_type, model, item, refs)
+        fields = _typed_fields(doc_type, model, item, data, refs)
         if fields.get("valid") is False:
             b.plan.warn(f"{b.key}[{i}]: not a valid {doc_type}; kept as it was")
         doc = b.doc(doc_type, f"{doc_type}.{b.kh}.{i:05d}", position=i, data=data, **fields)
@@ -424,13 +431,14 @@ def _chat_session(b: _KeyBuilder, c: Classification) -> str:
             doc["contentField"] = content_field
         rest, mrefs = (rest, None) if scan == "none" and flat_and_plain(rest) else b.extract(
             rest, base=(i,), by_pattern=scan)
-        created = models.normalize_timestamp(msg.get("timestamp", msg.get("createdAt")))
-        role = msg.get("role")
+        # Copies into typed fields come from the stored message (secrets swapped), never from the raw one.
+        created = models.normalize_timestamp(rest.get("timestamp", rest.get("createdAt")))
+        role = _plain(rest.get("role"))
         doc.update(role=role if isinstance(role, str) else None, created_at=created, data=rest)
         if mrefs:
             doc["secretRefs"] = mrefs
-        if agent_id is None and isinstance(msg.get("agentId"), (str, int)):
-            agent_id = str(msg["agentId"])
+        if agent_id is None and isinstance(rest.get("agentId"), (str, int)) and _plain(rest["agentId"]) is not None:
+            agent_id = str(rest["agentId"])
         if created:
             first = first or created
             last = created

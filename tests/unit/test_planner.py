@@ -183,3 +183,22 @@ def test_migration_ids_and_backup_paths_never_collide_across_owners():
         if a != b:
             assert path_part(a) != path_part(b)
     distinct()
+
+
+@pytest.mark.parametrize("key,value", [
+    ("ai_agents_contoso", [{"id": "sk-" + "a" * 30, "name": "ghp_" + "b" * 30, "llmConfigId": "sk-" + "c" * 30}]),
+    ("user_llm_configs_contoso", [{"id": "c1", "provider": "sk-" + "d" * 30, "model": "xoxb-" + "e" * 20}]),
+    ("tenant_mcp_servers_contoso", [{"id": "m1", "transport": "AKIA" + "F" * 16}]),
+    ("chat_session_s1", [{"role": "sk-" + "g" * 30, "agentId": "ghp_" + "h" * 30, "content": "hi"}]),
+])
+def test_typed_copies_never_carry_a_secret_the_item_vaulted(key, value):
+    """Typed fields (itemId, name, role, agentId, ...) are copies of item fields: they come from the stored
+    copy, so a credential-shaped value is a placeholder there and None in the copy, never plain text."""
+    data = {key: json.dumps(value)}
+    p = planner.plan("contoso", "user-1", data)
+    stored = json.dumps(p.documents)
+    for secret in p.secrets.values():
+        assert secret not in stored
+    assert p.secrets  # each credential-shaped value went to the vault
+    out = exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)
+    assert json.loads(out[key]) == value
