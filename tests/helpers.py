@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import azure.functions as func
 
 from localstorage_fixtures import load_fixture as load_fixture  # re-exported: the tests' API
+from migration import api_models, http_status, routes
 from shared.auth import mint_dev_token
 from shared.settings import PROJECT_ROOT, Settings
 
@@ -73,7 +74,21 @@ async def call(name: str, method: str = "GET", body: Any = None, *, bearer: str 
                            params={}, route_params=route_params or {}, body=data)
     resp = await fn(req)
     payload = resp.get_body()
+    check_contract(name, resp.status_code, payload)
     return resp.status_code, (json.loads(payload) if payload else None), dict(resp.headers)
+
+
+def check_contract(name: str, status: int, payload: bytes) -> None:
+    """Every answer of a route fits its declaration in migration/routes.py: a success body its response model
+    (unknown fields refused), an error body the envelope with a code the route declares and that code's status."""
+    route = routes.BY_NAME[name]
+    body = json.loads(payload)  # not pydantic's parser: it refuses lone surrogates, valid localStorage data
+    if status in route.response_statuses:
+        route.response.model_validate(body, strict=True)
+        return
+    error = api_models.ErrorBody.model_validate(body, strict=True)
+    assert error.code in route.error_codes(), f"{name} answered {error.code}, which its route does not declare"
+    assert status == http_status.status_for(error.code), f"{name} answered {error.code} with {status}"
 
 
 # --- the local host as a real process -----------------------------------------------------------------
