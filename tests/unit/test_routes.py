@@ -1,0 +1,112 @@
+"""The HTTP contract is declared once (migration/routes.py): the registered functions, the OpenAPI document, the
+README's error table and the test-time response check all follow it, and the check itself refuses drift."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from migration import openapi
+from migration.http_status import STATUS_BY_CODE
+from migration.routes import BY_NAME, ROUTES
+
+from ..helpers import check_contract, registered
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def http_functions() -> dict:
+    return {name: trigger for name, (_, trigger) in registered().items()
+            if trigger.get_binding_name() == "httpTrigger"}
+
+
+def test_every_registered_http_function_is_a_route_of_the_table_and_back():
+    assert set(http_functions()) == set(BY_NAME)
+    assert len(BY_NAME) == len(ROUTES), "route names are unique"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_registration_follows_the_table(route):
+    trigger = http_functions()[route.name]
+    assert trigger.route == route.path
+    assert [str(getattr(m, "value", m)) for m in trigger.methods] == list(route.methods)
+    assert str(getattr(trigger.auth_level, "value", trigger.auth_level)).upper() == "ANONYMOUS"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_the_document_declares_each_operation_from_the_table(route):
+    doc = openapi.document()
+    for method in route.methods:
+        op = doc["paths"]["/" + route.path][method.lower()]
+        ok = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert ok == f"#/components/schemas/{route.response.__name__}"
+        declared = {code: status for status, answer in op["responses"].items()
+                    if int(status) >= 400 and int(status) not in route.response_statuses
+                    for code in answer["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]
+                    ["enum"]}
+        assert declared == {code: str(STATUS_BY_CODE[code]) for code in route.error_codes()}
+        assert ("security" in op) == (not route.public)
+        assert ("requestBody" in op) == (route.request is not None)
+        assert [p["name"] for p in op.get("parameters", [])] == list(route.params)
+
+
+def test_the_document_has_exactly_the_table_and_is_built_without_import_side_effects():
+    import migration.http_ops  # noqa: F401 - importing a blueprint must not change the document
+    doc = openapi.document()
+    assert sum(len(ops) for ops in doc["paths"].values()) == sum(len(r.methods) for r in ROUTES)
+    openapi.document.cache_clear()
+    assert openapi.document() == doc
+
+
+def test_every_code_a_route_answers_has_a_status():
+    assert {code for r in ROUTES for code in r.error_codes()} <= set(STATUS_BY_CODE)
+
+
+def readme_error_table() -> dict[str, int]:
+    text = (ROOT / "README.md").read_text()
+    table = text.split("Errors are `{\"error\"", 1)[1].split("\n\n", 2)[1]
+    return {code: int(row.split("|")[1]) for row in table.splitlines()[2:]
+            for code in re.findall(r"`([A-Z_]+)`", row.split("|")[2])}
+
+
+def test_the_readme_error_table_lists_every_code_a_route_answers_with_its_status():
+    listed = readme_error_table()
+    answered = {code for r in ROUTES for code in r.error_codes()}
+    assert {code: listed.get(code) for code in answered} == {code: STATUS_BY_CODE[code] for code in answered}
+
+
+OK_STATUS = {"migration_status": {"migration_status": "not_started", "migration_id": None, "started_at": None,
+                                  "completed_at": None, "summary": None, "rollback_active": False,
+                                  "migration_enabled": True}}
+ERROR = {"error": "Migration already completed", "code": "ALREADY_MIGRATED"}
+
+
+@pytest.mark.parametrize("name,status,body,problem", [
+    ("migration_status", 200, {**OK_STATUS["migration_status"], "surprise": 1}, "a field the model lacks"),
+    ("migration_status", 200, {**OK_STATUS["migration_status"], "rollback_active": "false"}, "a wrong type"),
+    ("migration_status", 200, {k: v for k, v in OK_STATUS["migration_status"].items() if k != "migration_id"},
+     "a required field missing"),
+    ("migration_status", 200, {**OK_STATUS["migration_status"], "migration_status": "done"}, "an unknown status"),
+    ("migrate_localstorage", 200, {"success": True, "data": {}, "message": "x"}, "an empty result"),
+    ("migration_status", 409, ERROR, "a code the route does not declare"),
+    ("migrate_localstorage", 400, ERROR, "a code with another status than the table's"),
+    ("migrate_localstorage", 409, {"code": "ALREADY_MIGRATED"}, "an envelope without its message"),
+    ("migrate_localstorage", 409, {**ERROR, "code": 409}, "a code that is not text"),
+    ("health", 500, {"status": "ok", "checks": {}, "adapters": {}}, "a report where an error belongs"),
+])
+def test_the_response_check_refuses_drift(name, status, body, problem):
+    import json
+    with pytest.raises((AssertionError, ValidationError)):
+        check_contract(name, status, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("name,status,body", [
+    ("migration_status", 200, OK_STATUS["migration_status"]),
+    ("migrate_localstorage", 409, {**ERROR, "migration_date": None, "unsaved_keys": 0}),
+    ("health", 503, {"status": "unavailable", "checks": {"documents": "unavailable"}, "adapters": {}}),
+])
+def test_the_response_check_accepts_the_contract(name, status, body):
+    import json
+    check_contract(name, status, json.dumps(body).encode())
