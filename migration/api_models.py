@@ -162,9 +162,53 @@ class RollbackPackage(Response):
 
 
 class ErrorBody(BaseModel):
+    """The envelope of every 4xx/5xx; some codes add fields (`error_body_model`)."""
     error: str
     code: str
     model_config = ConfigDict(extra="allow")
+
+
+class PlainError(ErrorBody):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Response):
+    loc: list[str]
+    type: str
+
+
+class InvalidBodyError(PlainError):
+    details: list[ErrorDetail] | None = Field(None, description="locations and kinds, never values")
+
+
+class AlreadyMigratedError(PlainError):
+    migration_date: str | None
+    unsaved_keys: int = Field(description="sent keys holding data not stored yet (send merge: true)")
+
+
+class LimitError(PlainError):
+    limit: int
+
+
+class PayloadTooLargeError(PlainError):
+    limit_bytes: int
+
+
+class UnavailableError(PlainError):
+    retry_after: int = Field(description="seconds, as in the Retry-After header")
+
+
+ERROR_BODIES: dict[str, type[PlainError]] = {
+    "VALIDATION_ERROR": InvalidBodyError, "ALREADY_MIGRATED": AlreadyMigratedError,
+    "JSON_TOO_DEEP": LimitError, "TOO_MANY_DOCUMENTS": LimitError, "TOO_MANY_SECRETS": LimitError,
+    "TOO_MANY_KEYS": LimitError, "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
+    "DEPENDENCY_UNAVAILABLE": UnavailableError,
+}
+
+
+def error_body_model(code: str) -> type[PlainError]:
+    """The exact body of an error code: the envelope plus that code's fields, nothing else."""
+    return ERROR_BODIES.get(code, PlainError)
 
 
 class HealthResponse(Response):

@@ -33,7 +33,12 @@ def _operation(route: Route, method: str, refs: dict) -> dict:
     for code in route.error_codes():
         by_status[status_for(code)].append(code)
     for status, codes in sorted(by_status.items()):
-        schema = {"allOf": [refs[m.ErrorBody], {"properties": {"code": {"enum": codes}}}]}
+        by_model: dict[type[BaseModel], list[str]] = defaultdict(list)
+        for code in codes:
+            by_model[m.error_body_model(code)].append(code)
+        shapes = [{"allOf": [refs[model], {"properties": {"code": {"enum": group}}}]}
+                  for model, group in by_model.items()]
+        schema = shapes[0] if len(shapes) == 1 else {"anyOf": shapes}
         op["responses"][str(status)] = {"description": ", ".join(codes),
                                         "content": {"application/json": {"schema": schema}}}
         if status == 503:
@@ -53,7 +58,8 @@ def _operation(route: Route, method: str, refs: dict) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def document() -> dict:
-    models = {x for r in ROUTES for x in (r.request, r.response) if x} | {m.ErrorBody}
+    models: set[type[BaseModel]] = {x for r in ROUTES for x in (r.request, r.response) if x}
+    models |= {m.ErrorBody, m.PlainError, *m.ERROR_BODIES.values()}
     refs, defs = _schemas(sorted(models, key=lambda c: c.__name__))
     paths: dict = {}
     for route in ROUTES:

@@ -80,13 +80,15 @@ async def call(name: str, method: str = "GET", body: Any = None, *, bearer: str 
 
 def check_contract(name: str, status: int, payload: bytes) -> None:
     """Every answer of a route fits its declaration in migration/routes.py: a success body its response model
-    (unknown fields refused), an error body the envelope with a code the route declares and that code's status."""
+    (unknown fields refused), an error body the envelope with that code's fields only, a code the route declares
+    and that code's status."""
     route = routes.BY_NAME[name]
     body = json.loads(payload)  # not pydantic's parser: it refuses lone surrogates, valid localStorage data
     if status in route.response_statuses:
         route.response.model_validate(body, strict=True)
         return
     error = api_models.ErrorBody.model_validate(body, strict=True)
+    api_models.error_body_model(error.code).model_validate(body, strict=True)  # that code's fields, no others
     assert error.code in route.error_codes(), f"{name} answered {error.code}, which its route does not declare"
     assert status == http_status.status_for(error.code), f"{name} answered {error.code} with {status}"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from migration import openapi
+from migration import api_models, openapi
 from migration.http_status import STATUS_BY_CODE
 from migration.routes import BY_NAME, ROUTES
 
@@ -35,6 +35,10 @@ def test_registration_follows_the_table(route):
     assert str(getattr(trigger.auth_level, "value", trigger.auth_level)).upper() == "ANONYMOUS"
 
 
+def shapes(schema: dict) -> list[dict]:
+    return schema.get("anyOf", [schema])
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_the_document_declares_each_operation_from_the_table(route):
     doc = openapi.document()
@@ -42,11 +46,13 @@ def test_the_document_declares_each_operation_from_the_table(route):
         op = doc["paths"]["/" + route.path][method.lower()]
         ok = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert ok == f"#/components/schemas/{route.response.__name__}"
-        declared = {code: status for status, answer in op["responses"].items()
+        declared = {code: (status, shape["allOf"][0]["$ref"].rsplit("/", 1)[1])
+                    for status, answer in op["responses"].items()
                     if int(status) >= 400 and int(status) not in route.response_statuses
-                    for code in answer["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]
-                    ["enum"]}
-        assert declared == {code: str(STATUS_BY_CODE[code]) for code in route.error_codes()}
+                    for shape in shapes(answer["content"]["application/json"]["schema"])
+                    for code in shape["allOf"][1]["properties"]["code"]["enum"]}
+        assert declared == {code: (str(STATUS_BY_CODE[code]), api_models.error_body_model(code).__name__)
+                            for code in route.error_codes()}
         assert ("security" in op) == (not route.public)
         assert ("requestBody" in op) == (route.request is not None)
         assert [p["name"] for p in op.get("parameters", [])] == list(route.params)
@@ -60,8 +66,9 @@ def test_the_document_has_exactly_the_table_and_is_built_without_import_side_eff
     assert openapi.document() == doc
 
 
-def test_every_code_a_route_answers_has_a_status():
+def test_every_code_a_route_answers_has_a_status_and_every_error_body_model_a_code():
     assert {code for r in ROUTES for code in r.error_codes()} <= set(STATUS_BY_CODE)
+    assert set(api_models.ERROR_BODIES) <= set(STATUS_BY_CODE)
 
 
 def readme_error_table() -> dict[str, int]:
@@ -95,6 +102,14 @@ ERROR = {"error": "Migration already completed", "code": "ALREADY_MIGRATED"}
     ("migrate_localstorage", 409, {"code": "ALREADY_MIGRATED"}, "an envelope without its message"),
     ("migrate_localstorage", 409, {**ERROR, "code": 409}, "a code that is not text"),
     ("health", 500, {"status": "ok", "checks": {}, "adapters": {}}, "a report where an error belongs"),
+    ("migrate_localstorage", 409, ERROR, "a code without its fields (migration_date, unsaved_keys)"),
+    ("migration_export", 404, {"error": "x", "code": "NOT_MIGRATED", "value": "sk-live"}, "a field no code has"),
+    ("migration_export", 503, {"error": "x", "code": "DEPENDENCY_UNAVAILABLE", "retry_after": "5"},
+     "a field of the wrong type"),
+    ("migration_preview", 413, {"error": "x", "code": "TOO_MANY_KEYS"}, "a limit code without its limit"),
+    ("migration_preview", 400, {"error": "x", "code": "VALIDATION_ERROR", "details": [{"loc": [], "type": "t",
+                                                                                      "input": "sk-live"}]},
+     "a detail that echoes the input"),
 ])
 def test_the_response_check_refuses_drift(name, status, body, problem):
     import json
@@ -106,6 +121,10 @@ def test_the_response_check_refuses_drift(name, status, body, problem):
     ("migration_status", 200, OK_STATUS["migration_status"]),
     ("migrate_localstorage", 409, {**ERROR, "migration_date": None, "unsaved_keys": 0}),
     ("health", 503, {"status": "unavailable", "checks": {"documents": "unavailable"}, "adapters": {}}),
+    ("migration_export", 503, {"error": "x", "code": "DEPENDENCY_UNAVAILABLE", "retry_after": 5}),
+    ("migration_preview", 400, {"error": "x", "code": "VALIDATION_ERROR",
+                                "details": [{"loc": ["localStorage_data", "k"], "type": "string_type"}]}),
+    ("migration_preview", 400, {"error": "x", "code": "INVALID_JSON"}),
 ])
 def test_the_response_check_accepts_the_contract(name, status, body):
     import json
