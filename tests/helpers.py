@@ -5,11 +5,13 @@ import contextlib
 import functools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -159,8 +161,27 @@ def devhost(env: dict[str, str], log_path: Path) -> Iterator[DevHostProcess]:
         host.stop()
 
 
+def route_named(method: str, url: str) -> str | None:
+    """The route a request to the local host reaches (the host matches paths ignoring case), if any."""
+    path = urllib.parse.urlsplit(url).path.partition("/api/")[2]
+    for route in routes.ROUTES:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route.path))
+        if method.upper() in route.methods and re.fullmatch(pattern, path, re.IGNORECASE):
+            return route.name
+    return None
+
+
 def http(method: str, url: str, body: Any = None, bearer: str | None = None,
          headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any, dict]:
+    status, raw, hdrs = _http(method, url, body, bearer, headers, timeout)
+    name = route_named(method, url)
+    if name and raw:  # the host's own answers (unknown route, wrong method) are no route's
+        check_contract(name, status, raw)
+    return status, (json.loads(raw) if raw else None), hdrs
+
+
+def _http(method: str, url: str, body: Any, bearer: str | None, headers: dict[str, str] | None,
+          timeout: float) -> tuple[int, bytes, dict]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json", **(headers or {})})
@@ -168,8 +189,6 @@ def http(method: str, url: str, body: Any = None, bearer: str | None = None,
         req.add_header("Authorization", f"Bearer {bearer}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None), dict(r.headers)
+            return r.status, r.read(), dict(r.headers)
     except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None), dict(e.headers)
+        return e.code, e.read(), dict(e.headers)

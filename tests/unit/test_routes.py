@@ -12,7 +12,7 @@ from migration import api_models, openapi
 from migration.http_status import STATUS_BY_CODE
 from migration.routes import BY_NAME, ROUTES
 
-from ..helpers import check_contract, registered
+from ..helpers import check_contract, registered, route_named
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,3 +129,17 @@ def test_the_response_check_refuses_drift(name, status, body, problem):
 def test_the_response_check_accepts_the_contract(name, status, body):
     import json
     check_contract(name, status, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("method,url,name", [
+    ("GET", "http://127.0.0.1:1/api/migration/status", "migration_status"),
+    ("get", "http://127.0.0.1:1/api/HEALTH?x=1", "health"),  # the host ignores case
+    ("DELETE", "http://127.0.0.1:1/api/migration/admin/tenants/t%201/users/u", "erase_user"),
+    ("DELETE", "http://127.0.0.1:1/api/migration/admin/tenants/t/rollback", "tenant_rollback"),
+    ("GET", "http://127.0.0.1:1/api/migration/admin/tenants", "tenants"),
+    ("GET", "http://127.0.0.1:1/api/migration/admin/tenants/t/rollback", None),  # a method the route lacks
+    ("GET", "http://127.0.0.1:1/api/migration/admin/tenants/t/users/u/x", None),
+    ("PUT", "http://127.0.0.1:1/api/nope", None),
+])
+def test_requests_over_http_are_checked_against_the_route_they_reach(method, url, name):
+    assert route_named(method, url) == name
