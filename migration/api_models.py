@@ -1,4 +1,5 @@
-"""The HTTP contract as pydantic models: request validation and the OpenAPI document come from here."""
+"""The HTTP contract's bodies as pydantic models: requests are validated with them at runtime, responses in the tests
+(`tests/helpers.call`), and the OpenAPI document is generated from them. Which route uses which: `routes.py`."""
 from __future__ import annotations
 
 from typing import Literal
@@ -6,6 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["not_started", "in_progress", "completed", "failed", "rolled_back"]
+
+
+class Response(BaseModel):
+    """A response body part: a field the service adds without declaring it here fails the tests."""
+    model_config = ConfigDict(extra="forbid")
 
 
 class MigrateRequest(BaseModel):
@@ -20,19 +26,19 @@ class MigrateRequest(BaseModel):
                                            "into what is stored (without it: 409 ALREADY_MIGRATED)")
 
 
-class KeyReason(BaseModel):
+class KeyReason(Response):
     key: str
     reason: str | None
 
 
-class ManifestCounts(BaseModel):
+class ManifestCounts(Response):
     received: int
     migrated: int
     quarantined: int
     ignored: int
 
 
-class Summary(BaseModel):
+class Summary(Response):
     agents: int = 0
     llm_configs: int = 0
     mcp_servers: int = 0
@@ -41,7 +47,7 @@ class Summary(BaseModel):
     preferences: int = 0
 
 
-class BackupRef(BaseModel):
+class BackupRef(Response):
     path: str
     sha256: str
     size: int
@@ -50,7 +56,7 @@ class BackupRef(BaseModel):
 Family = Literal["agents", "llm_configs", "mcp_servers", "chat_sessions", "preferences", "unknown"]
 
 
-class MergeCounts(BaseModel):
+class MergeCounts(Response):
     added: int = Field(description="items (sessions, keys) not stored before")
     unchanged: int = Field(description="already stored, live or as a conflict copy (or a prefix of a stored session)")
     updated: int = Field(description="this browser's own earlier version replaced, or a session continued")
@@ -61,24 +67,24 @@ class MergeSummary(MergeCounts):
     by_family: dict[Family, MergeCounts]
 
 
-class StoredKey(BaseModel):
+class StoredKey(Response):
     key: str
     state: Literal["new", "unchanged", "changed", "conflict"]
 
 
-class StoredCounts(BaseModel):
+class StoredCounts(Response):
     new: int
     unchanged: int
     changed: int
     conflict: int
 
 
-class StoredComparison(BaseModel):
+class StoredComparison(Response):
     counts: StoredCounts
     keys: list[StoredKey]
 
 
-class MigrationResult(BaseModel):
+class MigrationResult(Response):
     success: bool
     status: str
     migratedRecords: int
@@ -98,7 +104,7 @@ class MigrationResult(BaseModel):
     merge: MergeSummary | None = Field(None, description="null for a first migration; the merge's counts")
 
 
-class MigrateResponse(BaseModel):
+class MigrateResponse(Response):
     success: bool
     data: MigrationResult
     message: str
@@ -112,20 +118,20 @@ class PreviewResult(MigrationResult):
                                             "else each sent key that would be stored against what is stored")
 
 
-class PreviewResponse(BaseModel):
+class PreviewResponse(Response):
     success: bool
     data: PreviewResult
     message: str
 
 
-class BrowserEntry(BaseModel):
+class BrowserEntry(Response):
     migration_id: str
     completed_at: str | None
     migrated_records: int
     manifest: ManifestCounts | None
 
 
-class StatusResponse(BaseModel):
+class StatusResponse(Response):
     migration_status: Status
     migration_id: str | None
     started_at: str | None
@@ -137,7 +143,7 @@ class StatusResponse(BaseModel):
     browsers: dict[str, BrowserEntry] = Field(default={}, description="each browser's last completed migration")
 
 
-class ConflictCopy(BaseModel):
+class ConflictCopy(Response):
     key: str
     value: str = Field(description="in the form of a rollback_data value: `[item]` / `{slot: item}` for a "
                                    "collection item, the whole text for sessions, preferences and raw keys")
@@ -145,7 +151,7 @@ class ConflictCopy(BaseModel):
     migration_id: str
 
 
-class RollbackPackage(BaseModel):
+class RollbackPackage(Response):
     tenant_id: str
     user_id: str
     migration_id: str | None
@@ -156,12 +162,56 @@ class RollbackPackage(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """The envelope of every 4xx/5xx; some codes add fields (`error_body_model`)."""
     error: str
     code: str
     model_config = ConfigDict(extra="allow")
 
 
-class HealthResponse(BaseModel):
+class PlainError(ErrorBody):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Response):
+    loc: list[str]
+    type: str
+
+
+class InvalidBodyError(PlainError):
+    details: list[ErrorDetail] | None = Field(None, description="locations and kinds, never values")
+
+
+class AlreadyMigratedError(PlainError):
+    migration_date: str | None
+    unsaved_keys: int = Field(description="sent keys holding data not stored yet (send merge: true)")
+
+
+class LimitError(PlainError):
+    limit: int
+
+
+class PayloadTooLargeError(PlainError):
+    limit_bytes: int
+
+
+class UnavailableError(PlainError):
+    retry_after: int = Field(description="seconds, as in the Retry-After header")
+
+
+ERROR_BODIES: dict[str, type[PlainError]] = {
+    "VALIDATION_ERROR": InvalidBodyError, "ALREADY_MIGRATED": AlreadyMigratedError,
+    "JSON_TOO_DEEP": LimitError, "TOO_MANY_DOCUMENTS": LimitError, "TOO_MANY_SECRETS": LimitError,
+    "TOO_MANY_KEYS": LimitError, "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
+    "DEPENDENCY_UNAVAILABLE": UnavailableError,
+}
+
+
+def error_body_model(code: str) -> type[PlainError]:
+    """The exact body of an error code: the envelope plus that code's fields, nothing else."""
+    return ERROR_BODIES.get(code, PlainError)
+
+
+class HealthResponse(Response):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str]
     adapters: dict[str, str]
@@ -173,7 +223,7 @@ class RolloutRequest(BaseModel):
                                              "null to clear the override")
 
 
-class TenantState(BaseModel):
+class TenantState(Response):
     tenant_id: str
     rollback_active: bool
     migration_enabled: bool
@@ -188,22 +238,22 @@ class TenantSummary(TenantState):
     failures: int
 
 
-class TenantList(BaseModel):
+class TenantList(Response):
     tenants: list[TenantSummary]
 
 
-class HourCount(BaseModel):
+class HourCount(Response):
     hour: str = Field(description="UTC hour, YYYYMMDDHH")
     count: int
 
 
-class Criterion(BaseModel):
+class Criterion(Response):
     value: float | None
     target: float
     met: bool | None = Field(description="null when there is no data yet")
 
 
-class Dashboard(BaseModel):
+class Dashboard(Response):
     """The seed's MigrationDashboard (+ p95, per-hour series, counts, the seed's success criteria)."""
     model_config = ConfigDict(extra="allow")
     total_users: int
@@ -220,13 +270,13 @@ class Dashboard(BaseModel):
     computedAt: str
 
 
-class ValidationIssue(BaseModel):
+class ValidationIssue(Response):
     type: str
     description: str
     data: dict
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(Response):
     model_config = ConfigDict(extra="allow")
     success: bool
     checks_performed: list[str]
@@ -240,19 +290,27 @@ class ValidationReport(BaseModel):
     createdAt: str
 
 
-class ValidationReports(BaseModel):
+class ValidationReports(Response):
     reports: list[ValidationReport]
 
 
-class SweepResult(BaseModel):
+class SweepResult(Response):
     metrics: Dashboard
     validation: ValidationReport
 
 
-class EraseResult(BaseModel):
+class EraseResult(Response):
     tenant_id: str
     user_id: str
     documents: int = Field(description="documents removed, the migration record included")
     secrets: int = Field(description="vault secrets deleted (soft delete: recoverable for the vault's retention)")
     backups: int = Field(description="backup blobs deleted")
     erased_at: str
+
+
+class OpenApiDocument(Response):
+    model_config = ConfigDict(extra="allow")
+    openapi: Literal["3.1.0"]
+    info: dict
+    paths: dict
+    components: dict

@@ -1,13 +1,22 @@
-"""Domain errors with their HTTP status and machine-readable code. Messages never carry user data."""
+"""Domain errors: a machine-readable code, a fixed message and extra fields; no transport.
+
+The HTTP layer maps codes to statuses (`migration/http_status.py`). Messages never carry user data.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 
 class ServiceError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
+    def __init__(self, *args: Any, **extra: Any) -> None:
+        # `ServiceError(code, message, **extra)`. Transitional: a few call sites in service.py (being split
+        # elsewhere) still pass a leading HTTP status; it is dropped because the status is the HTTP layer's,
+        # and tests/unit/test_routes.py checks each such literal equals the table's status for its code.
+        if len(args) == 3 and isinstance(args[0], int):
+            args = args[1:]
+        code, message = args
         super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.code, self.message, self.extra = str(code), str(message), extra
 
     def body(self) -> dict:
         return {"error": self.message, "code": self.code, **self.extra}
@@ -15,30 +24,30 @@ class ServiceError(Exception):
 
 def already_migrated(completed_at: str | None, unsaved_keys: int = 0) -> ServiceError:
     """`unsaved_keys`: how many of the sent keys hold data not stored yet (send `merge: true` to store them)."""
-    return ServiceError(409, "ALREADY_MIGRATED", "Migration already completed", migration_date=completed_at,
+    return ServiceError("ALREADY_MIGRATED", "Migration already completed", migration_date=completed_at,
                         unsaved_keys=unsaved_keys)
 
 
 def in_progress() -> ServiceError:
-    return ServiceError(409, "MIGRATION_IN_PROGRESS", "Another migration of this user is in progress; retry later")
+    return ServiceError("MIGRATION_IN_PROGRESS", "Another migration of this user is in progress; retry later")
 
 
 def rollback_active() -> ServiceError:
-    return ServiceError(409, "ROLLBACK_ACTIVE", "Migration is paused for this tenant by an emergency rollback")
+    return ServiceError("ROLLBACK_ACTIVE", "Migration is paused for this tenant by an emergency rollback")
 
 
 def not_enabled() -> ServiceError:
-    return ServiceError(403, "MIGRATION_NOT_ENABLED", "Migration is not enabled for this tenant yet")
+    return ServiceError("MIGRATION_NOT_ENABLED", "Migration is not enabled for this tenant yet")
 
 
 def not_migrated() -> ServiceError:
-    return ServiceError(404, "NOT_MIGRATED", "No completed migration to export for this user")
+    return ServiceError("NOT_MIGRATED", "No completed migration to export for this user")
 
 
-def validation(message: str, code: str = "VALIDATION_ERROR", status: int = 400, **extra: Any) -> ServiceError:
-    return ServiceError(status, code, message, **extra)
+def validation(message: str, code: str = "VALIDATION_ERROR", **extra: Any) -> ServiceError:
+    return ServiceError(code, message, **extra)
 
 
 def too_large(code: str, what: str, limit: int) -> ServiceError:
-    return ServiceError(413, code, f"The data would need more than {limit} {what} (the most one migration may "
+    return ServiceError(code, f"The data would need more than {limit} {what} (the most one migration may "
                         "write); nothing was written", limit=limit)

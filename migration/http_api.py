@@ -1,56 +1,48 @@
-"""HTTP functions for users: status, migrate, preview, export; health and the OpenAPI document."""
-from __future__ import annotations
+"""HTTP functions for users: status, migrate, preview, export; health and the OpenAPI document.
 
+Routes, models and error codes are declared in `routes.py`; each function here is only its action.
+"""
 import azure.functions as func
 
 from shared.http import json_response
 
 from . import openapi
-from .api_models import MigrateRequest
-from .http_handlers import handle
+from .http_handlers import Call, endpoint
 
 bp = func.Blueprint()
-ANON = func.AuthLevel.ANONYMOUS  # the validated bearer token is the gate: a browser cannot keep a function key
 
 
-@bp.route(route="migration/status", methods=["GET"], auth_level=ANON)
-async def migration_status(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, lambda s, p, _: s.migration.status(p.tenant_id, p.user_id))
+@endpoint(bp)
+async def migration_status(c: Call) -> dict:
+    return await c.svc.migration.status(c.who.tenant_id, c.who.user_id)
 
 
-@bp.route(route="migration/migrate-localstorage", methods=["POST"], auth_level=ANON)
-async def migrate_localstorage(req: func.HttpRequest) -> func.HttpResponse:
-    async def action(s, p, body: MigrateRequest):
-        result = await s.migration.migrate(p.tenant_id, p.user_id, body.localStorage_data, body.backup_requested,
-                                           browser_id=body.browser_id, merge=body.merge)
-        message = "Merge completed successfully" if result.get("merge") else "Migration completed successfully"
-        return {"success": True, "data": result, "message": message}
-    return await handle(req, action, body=MigrateRequest)
+@endpoint(bp)
+async def migrate_localstorage(c: Call) -> dict:
+    result = await c.svc.migration.migrate(c.who.tenant_id, c.who.user_id, c.body.localStorage_data,
+                                           c.body.backup_requested, browser_id=c.body.browser_id, merge=c.body.merge)
+    message = "Merge completed successfully" if result.get("merge") else "Migration completed successfully"
+    return {"success": True, "data": result, "message": message}
 
 
-@bp.route(route="migration/preview", methods=["POST"], auth_level=ANON)
-async def migration_preview(req: func.HttpRequest) -> func.HttpResponse:
-    async def action(s, p, body: MigrateRequest):
-        result = await s.migration.preview(p.tenant_id, p.user_id, body.localStorage_data, browser_id=body.browser_id)
-        return {"success": True, "data": result, "message": "Dry run: nothing was written"}
-    return await handle(req, action, body=MigrateRequest)
+@endpoint(bp)
+async def migration_preview(c: Call) -> dict:
+    result = await c.svc.migration.preview(c.who.tenant_id, c.who.user_id, c.body.localStorage_data,
+                                           browser_id=c.body.browser_id)
+    return {"success": True, "data": result, "message": "Dry run: nothing was written"}
 
 
-@bp.route(route="migration/export", methods=["GET"], auth_level=ANON)
-async def migration_export(req: func.HttpRequest) -> func.HttpResponse:
-    return await handle(req, lambda s, p, _: s.migration.export(p.tenant_id, p.user_id))
+@endpoint(bp)
+async def migration_export(c: Call) -> dict:
+    return await c.svc.migration.export(c.who.tenant_id, c.who.user_id)
 
 
-@bp.route(route="health", methods=["GET"], auth_level=ANON)
-async def health(req: func.HttpRequest) -> func.HttpResponse:
-    async def action(s, p, _):
-        report = await s.migration.health()
-        return json_response(report, 200 if report["status"] == "ok" else 503)
-    return await handle(req, action, public=True)
+@endpoint(bp)
+async def health(c: Call) -> func.HttpResponse:
+    report = await c.svc.migration.health()
+    return json_response(report, 200 if report["status"] == "ok" else 503)
 
 
-@bp.route(route="openapi.json", methods=["GET"], auth_level=ANON)
-async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
-    async def action(s, p, _):
-        return openapi.document()
-    return await handle(req, action, public=True)
+@endpoint(bp)
+async def openapi_document(c: Call) -> dict:
+    return openapi.document()

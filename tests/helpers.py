@@ -5,11 +5,13 @@ import contextlib
 import functools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +19,7 @@ from typing import Any, Iterator
 import azure.functions as func
 
 from localstorage_fixtures import load_fixture as load_fixture  # re-exported: the tests' API
+from migration import api_models, http_status, routes
 from shared.auth import mint_dev_token
 from shared.settings import PROJECT_ROOT, Settings
 
@@ -73,7 +76,23 @@ async def call(name: str, method: str = "GET", body: Any = None, *, bearer: str 
                            params={}, route_params=route_params or {}, body=data)
     resp = await fn(req)
     payload = resp.get_body()
+    check_contract(name, resp.status_code, payload)
     return resp.status_code, (json.loads(payload) if payload else None), dict(resp.headers)
+
+
+def check_contract(name: str, status: int, payload: bytes) -> None:
+    """Every answer of a route fits its declaration in migration/routes.py: a success body its response model
+    (unknown fields refused), an error body the envelope with that code's fields only, a code the route declares
+    and that code's status."""
+    route = routes.BY_NAME[name]
+    body = json.loads(payload)  # not pydantic's parser: it refuses lone surrogates, valid localStorage data
+    if status in route.response_statuses:
+        route.response.model_validate(body, strict=True)
+        return
+    error = api_models.ErrorBody.model_validate(body, strict=True)
+    api_models.error_body_model(error.code).model_validate(body, strict=True)  # that code's fields, no others
+    assert error.code in route.error_codes(), f"{name} answered {error.code}, which its route does not declare"
+    assert status == http_status.status_for(error.code), f"{name} answered {error.code} with {status}"
 
 
 # --- the local host as a real process -----------------------------------------------------------------
@@ -142,8 +161,27 @@ def devhost(env: dict[str, str], log_path: Path) -> Iterator[DevHostProcess]:
         host.stop()
 
 
+def route_named(method: str, url: str) -> str | None:
+    """The route a request to the local host reaches (the host matches paths ignoring case), if any."""
+    path = urllib.parse.urlsplit(url).path.partition("/api/")[2]
+    for route in routes.ROUTES:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route.path))
+        if method.upper() in route.methods and re.fullmatch(pattern, path, re.IGNORECASE):
+            return route.name
+    return None
+
+
 def http(method: str, url: str, body: Any = None, bearer: str | None = None,
          headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, Any, dict]:
+    status, raw, hdrs = _http(method, url, body, bearer, headers, timeout)
+    name = route_named(method, url)
+    if name and raw:  # the host's own answers (unknown route, wrong method) are no route's
+        check_contract(name, status, raw)
+    return status, (json.loads(raw) if raw else None), hdrs
+
+
+def _http(method: str, url: str, body: Any, bearer: str | None, headers: dict[str, str] | None,
+          timeout: float) -> tuple[int, bytes, dict]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json", **(headers or {})})
@@ -151,8 +189,6 @@ def http(method: str, url: str, body: Any = None, bearer: str | None = None,
         req.add_header("Authorization", f"Bearer {bearer}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None), dict(r.headers)
+            return r.status, r.read(), dict(r.headers)
     except urllib.error.HTTPError as e:
-        raw = e.read()
-        return e.code, (json.loads(raw) if raw else None), dict(e.headers)
+        return e.code, e.read(), dict(e.headers)
