@@ -9,7 +9,8 @@ from shared.settings import PROJECT_ROOT
 LIMIT = 400
 NOT_SPLIT_YET = {
     "migration/planner.py": "being changed on another branch (issue 11)",
-    "migration/service.py": "being changed on another branch (issue 11)",
+    "migration/merge.py": "arrived at 413 lines with the merge-server merge (issue 11); to split",
+    "tests/e2e/test_browser_merge.py": "arrived at 591 lines with the merge-client merge (issue 11); to split",
     "client/migration-client.js": "being changed on another branch (issue 11)",
     "client/demo/demo.js": "being changed on another branch (issue 11)",
     "tests/infra/test_bicep.py": "to split by subject (syntax, code links, secrets, roles, azure.yaml)",
