@@ -8,11 +8,11 @@ from shared.settings import PROJECT_ROOT
 
 LIMIT = 400
 NOT_SPLIT_YET = {
-    "migration/planner.py": "being changed on another branch (issue 11)",
-    "migration/merge.py": "arrived at 413 lines with the merge-server merge (issue 11); to split",
-    "tests/e2e/test_browser_merge.py": "arrived at 591 lines with the merge-client merge (issue 11); to split",
-    "client/migration-client.js": "being changed on another branch (issue 11)",
-    "client/demo/demo.js": "being changed on another branch (issue 11)",
+    "migration/planner.py": "to split: parsing, the family builders, spilling",
+    "migration/merge.py": "to split: the register rules and the per-family item views",
+    "tests/e2e/test_browser_merge.py": "to split: scripted-fetch client tests and the Chromium flows",
+    "client/migration-client.js": "one ES module with no build step; to split into collect / api / cleanup",
+    "client/demo/demo.js": "to split: the modal's states and the storage panel",
     "tests/infra/test_bicep.py": "to split by subject (syntax, code links, secrets, roles, azure.yaml)",
     "tests/infra/bicep_model.py": "to split: parsing and static evaluation",
     "tests/e2e/test_local_host.py": "to split: host parity and the admin API / webhook",
