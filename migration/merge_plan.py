@@ -125,6 +125,9 @@ def changes(stored: list[dict], planned: list[dict]) -> tuple[list[dict], list[s
     state no longer has (superseded versions; a continued session's old documents are overwritten)."""
     old = {d["id"]: comparable(d) for d in stored}
     writes = [d for d in planned if old.get(d["id"]) != comparable(d)]
+    # New documents first: a version leaving the live slot lands in its conflict copy before the live document
+    # is overwritten, so a merge that stops half-way (non-atomic stores) never loses a version meanwhile.
+    writes.sort(key=lambda d: d["id"] in old)
     planned_ids = {d["id"] for d in planned}
     return writes, [i for i in old if i not in planned_ids]
 

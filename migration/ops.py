@@ -11,14 +11,15 @@ from typing import Callable
 
 from shared.auth import Principal
 from shared.composition import Ports
+from shared.concurrency import bounded
 from shared.cosmos_layout import PLATFORM_TENANT, PLATFORM_USER, TENANT_LEVEL_USER
 from shared.ports import Conflict, PreconditionFailed
 from shared.settings import Settings
 
 from . import backup_format, errors, metrics, validation
+from .naming import TENANT_STATE_ID, iso, path_part, record_id, user_prefix
 from .planner import SCHEMA_VERSION, user_tag
 from .records import TenantState
-from .service import TENANT_STATE_ID, bounded, iso, path_part, record_id
 
 log = logging.getLogger("migration.ops")
 PLATFORM = (PLATFORM_TENANT, PLATFORM_USER)
@@ -112,7 +113,7 @@ class OpsService:
         existed, lease = await self._erase_lease(pk)
         docs = await self.ports.documents.list_partition(pk)
         names = set(lease.get("secretNames") or ()) | backup_format.secret_names(backup_format.key_refs(docs))
-        prefix = f"{path_part(tenant)}/{path_part(user)}/"  # the trailing slash: never another user's prefix
+        prefix = user_prefix(tenant, user)
         blobs = [b for b in await self.ports.backups.list(prefix) if b.startswith(prefix)]
         conc = self.settings.secret_concurrency
         # Soft delete: the vault keeps values for its retention (purge protection forbids purging earlier).

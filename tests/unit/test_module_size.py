@@ -11,7 +11,6 @@ NOT_SPLIT_YET = {
     "migration/planner.py": "to split: parsing, the family builders, spilling",
     "migration/merge.py": "to split: the register rules and the per-family item views",
     "tests/e2e/test_browser_merge.py": "to split: scripted-fetch client tests and the Chromium flows",
-    "migration/service.py": "being changed on another branch (issue 11)",
     "client/migration-client.js": "one ES module with no build step; to split into collect / api / cleanup",
     "client/demo/demo.js": "to split: the modal's states and the storage panel",
     "tests/infra/test_bicep.py": "to split by subject (syntax, code links, secrets, roles, azure.yaml)",

@@ -1,0 +1,18 @@
+"""What every part of the migration service reads at call time: the ports, the settings and the clock.
+
+One shared, mutable object: a test (or the resilience harness) swaps a port or the clock on a live service,
+and every part sees the swap at its next call, as when the service was one class."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from shared.composition import Ports
+from shared.settings import Settings
+
+
+@dataclass
+class ServiceContext:
+    ports: Ports
+    settings: Settings
+    clock: Callable[[], float]
