@@ -69,14 +69,14 @@ class Backups:
                 else None)
         body = json.loads(data) if data else None
         if not body or (body.get("tenantId"), body.get("userId")) != (tenant, user):
-            raise errors.ServiceError(404, "BACKUP_NOT_FOUND", "No such backup for this user")
+            raise errors.ServiceError("BACKUP_NOT_FOUND", "No such backup for this user")
         refs, versions = body.get("secretRefs") or {}, body.get("secretVersions") or {}
         names = sorted(backup_format.secret_names(refs))
         values = await bounded(self.ctx.settings.secret_concurrency, names,
                                lambda n: ports.secrets.get(n, versions.get(n)))
         missing = sum(v is None for v in values)
         if missing:  # deleted since (a later migration dropped them, or an erase): recoverable by ops
-            raise errors.ServiceError(409, "BACKUP_SECRETS_UNAVAILABLE",
+            raise errors.ServiceError("BACKUP_SECRETS_UNAVAILABLE",
                                       f"{missing} secret(s) this backup names are deleted or gone")
         secrets = dict(zip(names, values, strict=True))
         return await asyncio.to_thread(backup_format.rebuild, body["localStorage"], refs, secrets)

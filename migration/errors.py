@@ -8,13 +8,7 @@ from typing import Any
 
 
 class ServiceError(Exception):
-    def __init__(self, *args: Any, **extra: Any) -> None:
-        # `ServiceError(code, message, **extra)`. Transitional: a few call sites in service.py (being split
-        # elsewhere) still pass a leading HTTP status; it is dropped because the status is the HTTP layer's,
-        # and tests/unit/test_routes.py checks each such literal equals the table's status for its code.
-        if len(args) == 3 and isinstance(args[0], int):
-            args = args[1:]
-        code, message = args
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.code, self.message, self.extra = str(code), str(message), extra
 

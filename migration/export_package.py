@@ -23,7 +23,7 @@ async def read_stored(ctx: ServiceContext, pk: tuple[str, str]) -> tuple[list[di
     values = await bounded(ctx.settings.secret_concurrency, names, ctx.ports.secrets.get)
     missing = [n for n, v in zip(names, values, strict=True) if v is None]
     if missing:
-        raise errors.ServiceError(500, "EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
+        raise errors.ServiceError("EXPORT_INCOMPLETE", f"{len(missing)} secret(s) could not be read back")
     return docs, dict(zip(names, values, strict=True))
 
 

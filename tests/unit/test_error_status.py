@@ -7,7 +7,6 @@ import ast
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
 
 from migration import errors
 from migration.http_status import STATUS_BY_CODE
@@ -58,14 +57,6 @@ def test_domain_errors_carry_a_mapped_code_and_no_status(error):
     assert error.code in STATUS_BY_CODE
     assert not hasattr(error, "status")
     assert error.body()["code"] == error.code and error.body()["error"] == error.message
-
-
-@given(status=st.integers(100, 599), code=st.sampled_from(sorted(STATUS_BY_CODE)), message=st.text(max_size=20))
-def test_a_legacy_leading_status_is_dropped_not_kept(status, code, message):
-    """service.py (being split) still passes a status first; the error must not carry it anywhere."""
-    error = errors.ServiceError(status, code, message, limit=1)
-    assert (error.code, error.message, error.body()) == (code, message, {"error": message, "code": code, "limit": 1})
-    assert not hasattr(error, "status")
 
 
 DOMAIN = [p for p in SOURCES if p.relative_to(ROOT).parts[0] == "migration" and p.stem not in HTTP_MODULES]
