@@ -79,6 +79,7 @@ EXPECTED_HTTP = {  # name: (route, methods) as the host registers them; every HT
     "tenant_rollback": ("migration/admin/tenants/{tenantId}/rollback", ["POST", "DELETE"]),
     "tenant_rollout": ("migration/admin/tenants/{tenantId}/rollout", ["PUT"]),
     "tenants": ("migration/admin/tenants", ["GET"]),
+    "erase_user": ("migration/admin/tenants/{tenantId}/users/{userId}", ["DELETE"]),
     "admin_metrics": ("migration/admin/metrics", ["GET"]),
     "admin_validation": ("migration/admin/validation", ["GET"]),
     "admin_sweep": ("migration/admin/sweep", ["POST"]),
