@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from shared.json_depth import deeper_than
+from shared.strict_json import DuplicateKey, unique_pairs
 
 from . import models
 from .families import Classification, Disposition, Family, classify
@@ -96,17 +97,6 @@ def _finite_int(text: str) -> int:
     return value
 
 
-class _DuplicateKey(_NotJson):
-    pass
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise _DuplicateKey()
-    return out
-
-
 def _loads(text: str, **hooks: Any) -> Any:
     return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_finite_int, **hooks)
 
@@ -135,15 +125,15 @@ def parse_json(text: str) -> tuple[bool, Any]:
     if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
         return False, None
     try:
-        return True, _loads(text, object_pairs_hook=_unique_pairs)
+        return True, _loads(text, object_pairs_hook=unique_pairs)
     except (ValueError, _NotJson, RecursionError):
         return False, None
 
 
 def has_duplicate_keys(text: str) -> bool:
     try:
-        _loads(text, object_pairs_hook=_unique_pairs)
-    except _DuplicateKey:
+        _loads(text, object_pairs_hook=unique_pairs)
+    except DuplicateKey:
         return True
     except (ValueError, _NotJson, RecursionError):
         return False

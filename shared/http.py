@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import azure.functions as func
 
 from .json_depth import deeper_than
+from .strict_json import DuplicateKey, unique_pairs
 
 JSON_TYPE = "application/json"
 
@@ -33,19 +34,8 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return func.HttpResponse(dumps(body), status_code=status, mimetype=JSON_TYPE, charset="utf-8", headers=hdrs)
 
 
-class _Duplicate(Exception):
-    pass
-
-
 class _NonFinite(Exception):
     pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise _Duplicate()
-    return out
 
 
 def _no_constants(name: str) -> Any:
@@ -80,8 +70,8 @@ def parse_json_body(req: func.HttpRequest, *, max_bytes: int, max_depth: int) ->
     except UnicodeDecodeError:
         raise HttpError(400, "INVALID_ENCODING", "Request body is not valid UTF-8") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except _Duplicate:
+        value = json.loads(text, object_pairs_hook=unique_pairs, parse_constant=_no_constants)
+    except DuplicateKey:
         raise HttpError(400, "DUPLICATE_KEY", "Request body has a duplicate object key") from None
     except _NonFinite:
         raise HttpError(400, "NON_FINITE_NUMBER", "NaN and Infinity are not JSON") from None

@@ -12,7 +12,8 @@ from shared.settings import PROJECT_ROOT
 MIGRATION = PROJECT_ROOT / "migration"
 PURE = {"families", "models", "secret_fields", "planner", "exporter", "backup_format", "counters", "metrics",
         "merge", "merge_plan", "plaintext_scan", "records", "naming", "planning", "errors"}
-PURE_SHARED = {"shared.secret_patterns", "shared.json_depth", "shared.settings", "shared.cosmos_layout"}
+PURE_SHARED = {"shared.secret_patterns", "shared.json_depth", "shared.strict_json", "shared.settings",
+               "shared.cosmos_layout"}
 IO_STDLIB = {"asyncio", "logging", "os", "pathlib", "socket", "sqlite3", "subprocess", "threading", "urllib.request"}
 PACKAGES = {"migration", "shared"}
 SERVICE_IMPORTERS = {"app_services"}  # the composition root builds the service; everyone else is handed it
