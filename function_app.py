@@ -5,10 +5,10 @@ from shared import logs
 
 logs.install()
 
-from migration.blob_backup import bp as backups  # noqa: E402
-from migration.http_api import bp as user_api  # noqa: E402
-from migration.http_ops import bp as ops_api  # noqa: E402
-from migration.timer_sweep import bp as sweeps  # noqa: E402
+from migration.entrypoints.blob_backup import bp as backups  # noqa: E402
+from migration.entrypoints.http_api import bp as user_api  # noqa: E402
+from migration.entrypoints.http_ops import bp as ops_api  # noqa: E402
+from migration.entrypoints.timer_sweep import bp as sweeps  # noqa: E402
 
 app = func.FunctionApp()
 for blueprint in (user_api, ops_api, backups, sweeps):

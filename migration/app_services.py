@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from migration.services.ops import OpsService
+from migration.services.service import MigrationService
 from shared import telemetry
 from shared.auth import Authenticator
 from shared.composition import Ports, build_ports
 from shared.settings import Settings, get_settings
-
-from .ops import OpsService
-from .service import MigrationService
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import azure.functions as func
 
 from localstorage_fixtures import load_fixture as load_fixture  # re-exported: the tests' API
-from migration import api_models, http_status, routes
+from migration.entrypoints import api_models, http_status, routes
 from shared.auth import mint_dev_token
 from shared.settings import PROJECT_ROOT, Settings
 
@@ -81,9 +81,9 @@ async def call(name: str, method: str = "GET", body: Any = None, *, bearer: str 
 
 
 def check_contract(name: str, status: int, payload: bytes) -> None:
-    """Every answer of a route fits its declaration in migration/routes.py: a success body its response model
-    (unknown fields refused), an error body the envelope with that code's fields only, a code the route declares
-    and that code's status."""
+    """Every answer of a route fits its declaration in migration/entrypoints/routes.py: a success body its
+    response model (unknown fields refused), an error body the envelope with that code's fields only, a code the
+    route declares and that code's status."""
     route = routes.BY_NAME[name]
     body = json.loads(payload)  # not pydantic's parser: it refuses lone surrogates, valid localStorage data
     if status in route.response_statuses:

@@ -21,9 +21,10 @@ from pathlib import Path
 import azure.functions as func
 import orjson
 
-from migration import app_services, planner
-from migration.api_models import MigrateRequest
-from migration.http_handlers import validate
+from migration import app_services
+from migration.domain import planner
+from migration.entrypoints.api_models import MigrateRequest
+from migration.entrypoints.http_handlers import validate
 from shared.composition import Ports
 from shared.http import dumps, parse_json_body
 from tests.helpers import call, dev_env, settings_from, token

@@ -25,8 +25,8 @@ from typing import Any
 
 from azure.core.pipeline.transport import AioHttpTransport
 
-from migration.planner import user_tag
-from migration.service import MigrationService
+from migration.domain.planner import user_tag
+from migration.services.service import MigrationService
 from shared.composition import Ports, build_ports
 from shared.settings import Settings
 from tests.helpers import settings_from

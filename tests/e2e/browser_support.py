@@ -227,7 +227,7 @@ class LocalApi:
         """The user's data documents and migration record, read straight from the store (another thread: the
         sync Playwright API keeps an event loop on this one)."""
         from migration import app_services
-        from migration.planner import DATA_TYPES
+        from migration.domain.planner import DATA_TYPES
 
         async def read() -> tuple[list[dict], dict | None]:
             services = app_services.build(self.settings)

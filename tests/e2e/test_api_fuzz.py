@@ -36,7 +36,7 @@ _users = itertools.count()
 @functools.lru_cache(maxsize=1)
 def served_document() -> dict:
     import function_app  # noqa: F401 - registers every blueprint, so the ops routes are in the document
-    from migration import openapi
+    from migration.entrypoints import openapi
     return openapi.document()
 
 

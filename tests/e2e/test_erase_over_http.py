@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from migration.service import path_part
+from migration.services.service import path_part
 
 from ..helpers import DevHostProcess, dev_env, http, load_fixture, settings_from, token
 

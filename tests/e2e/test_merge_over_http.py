@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from migration import merge
-from migration.merge import canonical
-from migration.merge_plan import family_of
+from migration.domain import merge
+from migration.domain.merge import canonical
+from migration.domain.merge_plan import family_of
 
 from ..helpers import DevHostProcess, dev_env, http, load_fixture, settings_from, token
 

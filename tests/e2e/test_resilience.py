@@ -22,9 +22,10 @@ from typing import AsyncIterator
 
 import pytest
 
-from migration import app_services, planner
-from migration.planner import DATA_TYPES
-from migration.service import record_id
+from migration import app_services
+from migration.domain import planner
+from migration.domain.planner import DATA_TYPES
+from migration.services.service import record_id
 
 from ..helpers import DevHostProcess, call, dev_env, http, json_equal_or_same, load_fixture, settings_from, token
 

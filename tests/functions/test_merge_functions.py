@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from migration.planner import DATA_TYPES
+from migration.domain.planner import DATA_TYPES
 
 from ..helpers import call
 from .test_bounds import small as small_limits

@@ -8,8 +8,8 @@ import statistics
 import pytest
 from azure.functions.blob import InputStream
 
-from migration.planner import DATA_TYPES
-from migration.service import record_id
+from migration.domain.planner import DATA_TYPES
+from migration.services.service import record_id
 from shared.ports import DependencyUnavailable
 
 from ..helpers import call, json_equal_or_same, load_fixture, registered

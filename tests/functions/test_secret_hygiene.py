@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from migration.service import record_id
+from migration.services.service import record_id
 
 from ..helpers import json_equal_or_same, load_fixture
 from .test_migration_functions import export, migrate

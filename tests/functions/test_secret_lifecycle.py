@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from migration import exporter
-from migration.planner import DATA_TYPES
-from migration.service import path_part, record_id
+from migration.domain import exporter
+from migration.domain.planner import DATA_TYPES
+from migration.services.service import path_part, record_id
 from shared.ports import DependencyUnavailable
 
 from ..helpers import call, json_equal_or_same, load_fixture

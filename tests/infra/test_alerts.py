@@ -27,11 +27,11 @@ RULES = {
 # Text the queries match that the code logs today (a change to these lines must update the alerts).
 IN_CODE = {
     '"migrations"': 'meter counter "migrations" (shared/telemetry.py)',
-    '"failed"': 'migration_finished("failed") (migration/service.py)',
-    "is not a backup document": "record_backup refusing a blob (migration/service.py)",
-    "is not at its owner's path": "record_backup refusing a blob (migration/service.py)",
-    "backup failed": "the backup write raising (migration/service.py)",
-    "validation issue type=": "one line per issue type a sweep finds (migration/ops.py)",
+    '"failed"': 'migration_finished("failed") (migration/services/service.py)',
+    "is not a backup document": "record_backup refusing a blob (migration/services/service.py)",
+    "is not at its owner's path": "record_backup refusing a blob (migration/services/service.py)",
+    "backup failed": "the backup write raising (migration/services/service.py)",
+    "validation issue type=": "one line per issue type a sweep finds (migration/services/ops.py)",
 }
 PENDING: dict[str, str] = {}  # log lines an alert needs that the code does not write yet
 

@@ -3,8 +3,8 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 
-from migration import backup_format, planner
-from migration.families import Disposition
+from migration.domain import backup_format, planner
+from migration.domain.families import Disposition
 
 from ..helpers import json_equal_or_same
 from .test_roundtrip_property import TENANT, local_storage

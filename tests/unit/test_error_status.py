@@ -1,6 +1,6 @@
 """Domain errors carry no HTTP, and every error code the code base raises has exactly one status: the one in
-migration/http_status.py. Found by reading the source, so a new raise with a new code or a stray status fails
-here without a test that happens to reach it."""
+migration/entrypoints/http_status.py. Found by reading the source, so a new raise with a new code or a stray
+status fails here without a test that happens to reach it."""
 from __future__ import annotations
 
 import ast
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from migration import errors
-from migration.http_status import STATUS_BY_CODE
+from migration.domain import errors
+from migration.entrypoints.http_status import STATUS_BY_CODE
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("migration/**/*.py"), *ROOT.glob("shared/**/*.py")])  # subpackages too

@@ -1,7 +1,7 @@
 """Key families and scope rules (README: "Key families")."""
 import pytest
 
-from migration.families import Family, IgnoreReason, classify
+from migration.domain.families import Family, IgnoreReason, classify
 
 T = "contoso"
 CASES = [

@@ -1,7 +1,7 @@
 """Rules whose outcome must not depend on the Python version (CI runs 3.11 and 3.13)."""
 import pytest
 
-from migration import planner
+from migration.domain import planner
 
 
 @pytest.mark.parametrize("depth,is_json", [(64, True), (65, True), (499, True), (500, True), (501, False),

@@ -9,8 +9,8 @@ import asyncio
 
 import pytest
 
-from migration import counters, errors
-from migration.service import MigrationService, record_id
+from migration.domain import counters, errors
+from migration.services.service import MigrationService, record_id
 from shared.composition import build_ports
 from shared.memory_store import MemoryDocumentStore
 from shared.ports import DependencyUnavailable

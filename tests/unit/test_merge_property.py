@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from migration import exporter, merge, merge_plan, planner
-from migration.merge import canonical
+from migration.domain import exporter, merge, merge_plan, planner
+from migration.domain.merge import canonical
 
 T, U = "contoso", "user-1"
 AGENTS, CONFIGS = f"ai_agents_{T}", f"user_llm_configs_{T}"

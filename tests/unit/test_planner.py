@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from migration import exporter, planner
-from migration.families import Disposition
+from migration.domain import exporter, planner
+from migration.domain.families import Disposition
 
 from ..helpers import json_equal_or_same, load_fixture
 
@@ -171,7 +171,7 @@ def test_credentials_in_urls_flags_and_short_field_names():
 def test_migration_ids_and_backup_paths_never_collide_across_owners():
     from hypothesis import given, strategies as st
 
-    from migration.service import path_part
+    from migration.services.service import path_part
 
     # Tenant `a` / user `b\0c` and tenant `a\0b` / user `c`: same payload, different owners, different ids.
     assert planner.migration_id_for("a", "b\x00c", "p") != planner.migration_id_for("a\x00b", "c", "p")

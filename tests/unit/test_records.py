@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration.records import MigrationRecord, TenantState
+from migration.domain.records import MigrationRecord, TenantState
 
 NOW = 1_000.0
 B = {"browser-a": {"migration_id": "m-1", "completed_at": "t", "migrated_records": 3, "manifest": None}}

@@ -5,8 +5,8 @@ import re
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from migration import exporter, planner
-from migration.families import Disposition
+from migration.domain import exporter, planner
+from migration.domain.families import Disposition
 
 from ..helpers import json_equal_or_same
 

@@ -1,5 +1,6 @@
-"""The HTTP contract is declared once (migration/routes.py): the registered functions, the OpenAPI document, the
-README's error table and the test-time response check all follow it, and the check itself refuses drift."""
+"""The HTTP contract is declared once (migration/entrypoints/routes.py): the registered functions, the OpenAPI
+document, the README's error table and the test-time response check all follow it, and the check itself
+refuses drift."""
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from migration import api_models, openapi
-from migration.http_status import STATUS_BY_CODE
-from migration.routes import BY_NAME, ROUTES
+from migration.entrypoints import api_models, openapi
+from migration.entrypoints.http_status import STATUS_BY_CODE
+from migration.entrypoints.routes import BY_NAME, ROUTES
 
 from ..helpers import check_contract, registered, route_named
 
@@ -59,7 +60,7 @@ def test_the_document_declares_each_operation_from_the_table(route):
 
 
 def test_the_document_has_exactly_the_table_and_is_built_without_import_side_effects():
-    import migration.http_ops  # noqa: F401 - importing a blueprint must not change the document
+    import migration.entrypoints.http_ops  # noqa: F401 - importing a blueprint must not change the document
     doc = openapi.document()
     assert sum(len(ops) for ops in doc["paths"].values()) == sum(len(r.methods) for r in ROUTES)
     openapi.document.cache_clear()

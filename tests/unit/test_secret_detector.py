@@ -5,9 +5,16 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from migration import exporter, planner
-from migration.plaintext_scan import plaintext_paths, suspicious_text
-from migration.secret_fields import PLACEHOLDER_PREFIX, extract, extract_text, looks_secret, restore_text, vault_name
+from migration.domain import exporter, planner
+from migration.domain.plaintext_scan import plaintext_paths, suspicious_text
+from migration.domain.secret_fields import (
+    PLACEHOLDER_PREFIX,
+    extract,
+    extract_text,
+    looks_secret,
+    restore_text,
+    vault_name,
+)
 from shared import logs, secret_patterns
 
 S = "Zq8sR2vXk9Lm4Tp7Wn3Yb6Hc"  # a credential-looking value the tests plant

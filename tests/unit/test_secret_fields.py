@@ -1,7 +1,7 @@
 """Which fields are secrets, and how they are swapped for vault references."""
 import pytest
 
-from migration.secret_fields import PLACEHOLDER_PREFIX, extract, is_secret_name, restore
+from migration.domain.secret_fields import PLACEHOLDER_PREFIX, extract, is_secret_name, restore
 
 
 @pytest.mark.parametrize("name", ["apiKey", "api_key", "x-api-key", "Authorization", "GITHUB_PERSONAL_ACCESS_TOKEN",

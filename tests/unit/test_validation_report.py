@@ -1,7 +1,7 @@
 """Issue caps: per user and type, and fair shares per tenant in a report (pure)."""
 import pytest
 
-from migration import validation
+from migration.services import validation
 
 
 def _issue(kind: str, tenant: str, user: str = "u") -> dict:
