@@ -7,7 +7,7 @@ stored it. A document without them (written by a first migration) is held by its
 """
 from __future__ import annotations
 
-from migration.domain import exporter, merge, planner
+from migration.domain import exporter, merge_items, planner
 from migration.domain.families import Family, classify
 from migration.domain.planner import DEFAULT_BROWSER, Plan, sha256_text
 
@@ -21,7 +21,7 @@ def holders_of(doc: dict) -> set[str]:
     return set(doc.get("holders") or [doc.get("browserId") or DEFAULT_BROWSER])
 
 
-def origin_of(doc: dict) -> merge.Origin:
+def origin_of(doc: dict) -> merge_items.Origin:
     o = doc.get("origin") or {}
     return (o.get("browser_id", doc.get("browserId") or DEFAULT_BROWSER),
             o.get("migration_id", doc.get("migrationId") or ""))
@@ -29,29 +29,29 @@ def origin_of(doc: dict) -> merge.Origin:
 
 def family_of(key: str, tenant: str) -> str:
     fam = classify(key, tenant, foreign_browser=False).family  # stored keys were accepted for this tenant
-    return merge.FAMILY_OF.get(fam, "unknown") if fam else "unknown"
+    return merge_items.FAMILY_OF.get(fam, "unknown") if fam else "unknown"
 
 
-def load(tenant: str, docs: list[dict], secrets: dict[str, str]) -> dict[str, merge.KeyState]:
+def load(tenant: str, docs: list[dict], secrets: dict[str, str]) -> dict[str, merge_items.KeyState]:
     """The stored registers of one user: each key's live value (as export rebuilds it) with its items'
     holders, plus its conflict copies."""
     live = exporter.rebuild(docs, secrets)
-    meta: dict[str, list[tuple[str | None, set[str], merge.Origin]]] = {}
+    meta: dict[str, list[tuple[str | None, set[str], merge_items.Origin]]] = {}
     for d in sorted((d for d in docs if d.get("sourceKey") is not None and
                      (d["type"] in _ITEM_TYPES or d["type"] in _WHOLE_TYPES and d.get("view") is None)),
                     key=lambda d: d.get("position", 0)):
         meta.setdefault(d["sourceKey"], []).append((d.get("mergeKey"), holders_of(d), origin_of(d)))
-    copies: dict[str, list[tuple[str, str, set[str], merge.Origin]]] = {}
+    copies: dict[str, list[tuple[str, str, set[str], merge_items.Origin]]] = {}
     for c in exporter.conflict_copies(docs, secrets):
         copies.setdefault(c["key"], []).append((c["item"], c["value"], set(c["holders"]),
                                                 (c["browser_id"], c["migration_id"])))
     state = {}
     for key, text in live.items():
-        state[key] = merge.load_key(key, family_of(key, tenant), text, meta.get(key, []),
+        state[key] = merge_items.load_key(key, family_of(key, tenant), text, meta.get(key, []),
                                     copies.pop(key, []))
     for key, group in copies.items():  # copies of a key with no live documents left (not expected): kept
         first = group[0]
-        state[key] = merge.load_key(key, "unknown", first[1], [(None, first[2], first[3])], group[1:])
+        state[key] = merge_items.load_key(key, "unknown", first[1], [(None, first[2], first[3])], group[1:])
     return state
 
 
@@ -60,12 +60,12 @@ def _family_enum(family: str) -> Family | None:
             "chat_sessions": Family.CHAT_SESSION, "preferences": Family.PREFERENCES}.get(family)
 
 
-def _ownership(version: merge.Version) -> dict:
+def _ownership(version: merge_items.Version) -> dict:
     return {"holders": sorted(version.holders),
             "origin": {"browser_id": version.origin[0], "migration_id": version.origin[1]}}
 
 
-def plan_state(tenant: str, user: str, state: dict[str, merge.KeyState], *, browser_id: str, migration_id: str,
+def plan_state(tenant: str, user: str, state: dict[str, merge_items.KeyState], *, browser_id: str, migration_id: str,
                max_document_bytes: int, limits: planner.Limits) -> tuple[Plan, list[dict]]:
     """Every document of the merged state (raises PlanTooLarge like a migration) and the conflict copies as
     the backup holds them ({key, value with placeholders, browser_id, migration_id})."""
@@ -74,7 +74,7 @@ def plan_state(tenant: str, user: str, state: dict[str, merge.KeyState], *, brow
                      browser_id=browser_id, migration_id=migration_id, foreign_browser=False)
     items = {key: list(ks.items.items()) for key, ks in state.items()}
     # An id-less item's ident is its position when first stored; recorded only where it differs now.
-    computed = {key: merge.array_idents([it.versions[0].value for _, it in items[key]])
+    computed = {key: merge_items.array_idents([it.versions[0].value for _, it in items[key]])
                 for key, ks in state.items() if ks.kind == "array"}
     for d in p.documents:
         key = d.get("sourceKey")
@@ -87,7 +87,7 @@ def plan_state(tenant: str, user: str, state: dict[str, merge.KeyState], *, brow
                 d["mergeKey"] = ident
         elif d["type"] in _WHOLE_TYPES and d.get("view") is None and items[key]:
             lives = [it.versions[0] for _, it in items[key]]
-            joined = merge.Version(None, set().union(*(v.holders for v in lives)), lives[0].origin)
+            joined = merge_items.Version(None, set().union(*(v.holders for v in lives)), lives[0].origin)
             d.update(_ownership(joined))
     backup_copies = []
     for key, ks in state.items():
@@ -138,7 +138,7 @@ def incoming(own: Plan, data: dict[str, str], tenant: str) -> list[tuple[str, st
     for k in own.keys:
         if k.disposition is planner.Disposition.IGNORED:
             continue
-        fam = "unknown" if k.family == "unknown" else merge.FAMILY_OF.get(Family(k.family), "unknown")
+        fam = "unknown" if k.family == "unknown" else merge_items.FAMILY_OF.get(Family(k.family), "unknown")
         out.append((k.key, fam, data[k.key]))
     return out
 

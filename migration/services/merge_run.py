@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from migration.domain import counters, errors, merge as merging, merge_plan, planner
+from migration.domain import counters, errors, merge as merging, merge_items, merge_plan, planner
 from migration.domain.naming import path_part
 from migration.domain.planner import Plan
 from migration.domain.planning import limits, result as result_of
@@ -26,11 +26,11 @@ class MergeRun:
     def __init__(self, ctx: ServiceContext, lease: Lease, backups: Backups, counts: TenantCounters):
         self.ctx, self.lease, self.backups, self.counts = ctx, lease, backups, counts
 
-    async def compare(self, pk: tuple[str, str], own: Plan, data: dict[str, str]) -> list[merging.KeyOutcome]:
+    async def compare(self, pk: tuple[str, str], own: Plan, data: dict[str, str]) -> list[merge_items.KeyOutcome]:
         """Each sent key that would be stored, against what is stored. Writes nothing."""
         docs, secrets = await read_stored(self.ctx, pk)
 
-        def compare() -> list[merging.KeyOutcome]:
+        def compare() -> list[merge_items.KeyOutcome]:
             state = merge_plan.load(pk[0], docs, secrets)
             return merging.merge(state, merge_plan.incoming(own, data, pk[0]), own.browser_id, "preview")
         return await asyncio.to_thread(compare)
@@ -61,12 +61,12 @@ class MergeRun:
         return result
 
     async def _merge_all(self, pk: tuple[str, str], lease: list[dict], own: Plan, data: dict[str, str], mid: str,
-                         backup_requested: bool) -> tuple[dict | None, Plan, list[merging.KeyOutcome]]:
+                         backup_requested: bool) -> tuple[dict | None, Plan, list[merge_items.KeyOutcome]]:
         tenant, user = pk
         docs, secrets = await read_stored(self.ctx, pk)  # read under the lease: no other merge writes meanwhile
         s = self.ctx.settings
 
-        def compute() -> tuple[list[merging.KeyOutcome], Plan, list[dict]]:
+        def compute() -> tuple[list[merge_items.KeyOutcome], Plan, list[dict]]:
             state = merge_plan.load(tenant, docs, secrets)
             outcomes = merging.merge(state, merge_plan.incoming(own, data, tenant), own.browser_id, mid)
             try:

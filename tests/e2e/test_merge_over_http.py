@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from migration.domain import merge
-from migration.domain.merge import canonical
+from migration.domain import merge_items
+from migration.domain.merge_items import canonical
 from migration.domain.merge_plan import family_of
 
 from ..helpers import DevHostProcess, dev_env, http, load_fixture, settings_from, token
@@ -42,8 +42,8 @@ def browsers() -> tuple[dict, dict]:
 
 
 def items(key: str, text: str) -> list[str]:
-    kind, parts = merge.split(family_of(key, T), text)
-    return [canonical(v) if kind != "whole" else merge.whole_canon(v) for _, v in parts]
+    kind, parts = merge_items.split(family_of(key, T), text)
+    return [canonical(v) if kind != "whole" else merge_items.whole_canon(v) for _, v in parts]
 
 
 def assert_holds(package: dict, sent: dict[str, str], ignored: set[str]) -> None:
@@ -58,7 +58,7 @@ def assert_holds(package: dict, sent: dict[str, str], ignored: set[str]) -> None
             continue
         for item in items(key, text):
             if key.startswith("chat_session_") and item not in stored[key]:
-                assert any(merge.continues(json.loads(s), json.loads(item)) for s in stored[key]), key
+                assert any(merge_items.continues(json.loads(s), json.loads(item)) for s in stored[key]), key
             else:
                 assert item in stored[key], key
 

@@ -9,8 +9,8 @@ import pytest
 from . import bicep_model as bm
 from .test_bicep import INFRA, ROOT, expr_text, main_file
 
-CODE = "\n".join(p.read_text() for p in [*(ROOT / "migration").glob("*.py"), *(ROOT / "shared").glob("*.py")])
-ISSUE_TYPES = set(re.findall(r'issue\("([A-Z_]+)"', (ROOT / "migration" / "validation.py").read_text()))
+CODE = "\n".join(p.read_text() for p in [*(ROOT / "migration").rglob("*.py"), *(ROOT / "shared").glob("*.py")])
+ISSUE_TYPES = set(re.findall(r'issue\("([A-Z_]+)"', (ROOT / "migration" / "services" / "validation.py").read_text()))
 
 # rule symbol -> (what it watches, severity, the query's telemetry markers)
 RULES = {

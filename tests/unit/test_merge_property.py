@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from migration.domain import exporter, merge, merge_plan, planner
-from migration.domain.merge import canonical
+from migration.domain import exporter, merge, merge_items, merge_plan, planner
+from migration.domain.merge_items import canonical
 
 T, U = "contoso", "user-1"
 AGENTS, CONFIGS = f"ai_agents_{T}", f"user_llm_configs_{T}"
@@ -46,7 +46,7 @@ Store = tuple[dict[str, dict], dict[str, str]]
 
 
 def items_sent(family: str, text: str) -> int:
-    kind, items = merge.split(family, text)
+    kind, items = merge_items.split(family, text)
     return len(items)
 
 
@@ -98,8 +98,8 @@ def stored_versions(store: Store) -> Counter:
 
 def _items(key: str, text: str) -> list[tuple[str, str]]:
     family = merge_plan.family_of(key, T)
-    kind, items = merge.split(family, text)
-    return [(key, canonical(v) if kind != "whole" else merge.whole_canon(v)) for _, v in items]
+    kind, items = merge_items.split(family, text)
+    return [(key, canonical(v) if kind != "whole" else merge_items.whole_canon(v)) for _, v in items]
 
 
 def assert_nothing_lost(store: Store, latest: dict[str, dict[str, str]]) -> None:
@@ -112,7 +112,7 @@ def assert_nothing_lost(store: Store, latest: dict[str, dict[str, str]]) -> None
             for item in _items(key, text):
                 if key.startswith("chat_session_"):  # held as itself or as a prefix of a longer one
                     value = json.loads(item[1])
-                    assert any(k == key and (canonical(s) == item[1] or merge.continues(s, value))
+                    assert any(k == key and (canonical(s) == item[1] or merge_items.continues(s, value))
                                for k, s in sessions), (browser, key)
                 else:
                     assert item in stored, (browser, key, item)
@@ -186,4 +186,4 @@ def test_a_retry_changes_nothing_and_counts_unchanged():
 def test_items_are_compared_as_a_browser_holds_them(a, b, same):
     """JSON.parse then JSON.stringify (what any app does when it re-saves a list) turns `1.0` into `1`: the
     same item to a browser, so the same item to the merge (never a false conflict)."""
-    assert (merge.canonical(a) == merge.canonical(b)) is same
+    assert (merge_items.canonical(a) == merge_items.canonical(b)) is same
