@@ -64,20 +64,24 @@ _SECRET_WORD_IN_TEXT = re.compile(
 _QUOTED_FIELD = re.compile(r"\"((?:[^\"\\]|\\.){1,100})\"\s*:")
 
 
-# Literal anchors every _HIGH match contains: plain substring tests are ~50× faster than the regex, and almost
-# all text (chat messages) has none of them.
-_HIGH_ANCHORS = ("sk-", "k_live_", "k_test_", "hp_", "ho_", "hu_", "hs_", "hr_", "github_pat_", "xox", "AKIA",
-                 "ASIA", "AIza", "eyJ", "PRIVATE KEY-----")
+# A cheap pre-check: every _HIGH match contains one of these short forms, each starting with a character that is
+# rare in prose (`-`, `_`, `A`, `J`; the rest is a lookbehind), so the regex engine only stops at those characters.
+# About 4x faster than testing each literal anchor with `in` (one pass over the text instead of fifteen). It never
+# says False where _HIGH would match (tests/unit/test_secret_prechecks.py checks it with Hypothesis).
+_HIGH_ANCHORS = re.compile(r"-(?<=sk-)|-(?<=xox[abposr]-)|-----|_(?<=h[pousr]_)|_(?:live|test|pat)_"
+                           r"|A(?:KIA|SIA|Iza)|J(?<=eyJ)")
 
 
 _HIGH_MIN_LEN = 15  # the shortest _HIGH match (`xoxb-` + 10)
 
 
 def _may_be_high(text: str) -> bool:
-    return len(text) >= _HIGH_MIN_LEN and any(a in text for a in _HIGH_ANCHORS)
+    return len(text) >= _HIGH_MIN_LEN and _HIGH_ANCHORS.search(text) is not None
 
 
-may_hold_high_confidence = _may_be_high  # a cheap pre-check, e.g. over a whole value's JSON text
+# A cheap pre-check, e.g. over a whole value's JSON text: JSON escapes none of the anchors' characters, and a
+# match inside one string is still a match of the anchors in the text around it.
+may_hold_high_confidence = _may_be_high
 
 
 def _may_be_context(text: str) -> bool:

@@ -8,7 +8,6 @@ from shared.settings import PROJECT_ROOT
 
 LIMIT = 400
 NOT_SPLIT_YET = {
-    "migration/domain/planner.py": "to split: parsing, the family builders, spilling",
     "tests/e2e/test_browser_merge.py": "to split: scripted-fetch client tests and the Chromium flows",
     "client/migration-client.js": "one ES module with no build step; to split into collect / api / cleanup",
     "client/demo/demo.js": "to split: the modal's states and the storage panel",

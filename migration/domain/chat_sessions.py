@@ -1,0 +1,100 @@
+"""The chat-session builder: one `chat_session` document and one `chat_message` per message. Pure.
+
+The hot loop of a plan (a heavy browser holds tens of thousands of messages): each message's document is a copy
+of one envelope template, its backup form is rebuilt only when some secret changed the key, and a message whose
+session cannot hold a high-confidence credential is not scanned at all.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from migration.domain import models
+from migration.domain.families import Classification
+from migration.domain.key_builder import KeyBuilder, plain, within_share
+from migration.domain.secret_fields import Patterns, flat_and_plain, may_hold_high_confidence
+from migration.domain.value_parsing import Quarantine, parse_structured
+
+
+def chat_session(b: KeyBuilder, c: Classification) -> str:
+    parsed = parse_structured(b.text)
+    messages: list | None
+    if isinstance(parsed, list):
+        shape, messages, session_data = "array", parsed, None
+    elif isinstance(parsed, dict):
+        shape = "object"
+        messages = parsed.get("messages") if isinstance(parsed.get("messages"), list) else None
+        session_data = parsed if messages is None else {k: v for k, v in parsed.items() if k != "messages"}
+    else:
+        raise Quarantine("unexpected_shape")
+    has_messages_field = shape == "object" and messages is not None  # `{"messages": []}` keeps its field
+    messages = messages or []
+    within_share(b, len(messages))
+    # One look at the whole session: most hold no credential-like text at all, and then no message needs
+    # its own high-confidence scan (field names are still checked per message).
+    scan: Patterns = "high_confidence" if may_hold_high_confidence(messages) else "none"
+    data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
+                  else (None, None))
+    session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
+                    scope="tenant_global" if c.is_global else "user", shape=shape,
+                    messagesField="messages" if has_messages_field else None,
+                    messageCount=len(messages), data=data)
+    if refs:
+        session["secretRefs"] = refs
+    # What each message was rebuilt from: (stored value, content field or None, stored content).
+    kept: list[tuple[Any, str | None, Any]] = []
+    agent_id, first, last = None, None, None
+    template, id_prefix, session_id = b.template("chat_message"), f"chat_message.{b.kh}.", c.session_id
+    for i, msg in enumerate(messages):
+        doc = template.copy()
+        doc["id"] = f"{id_prefix}{i:06d}"
+        doc["sessionId"] = session_id
+        doc["sequence_number"] = i + 1
+        b.docs.append(doc)
+        if not isinstance(msg, dict):  # a bare string or list is chat data too: same high-confidence check
+            data_i, mrefs = b.extract(msg, base=(i,), by_pattern=scan)
+            doc.update(itemKind="raw", data=data_i)
+            if mrefs:
+                doc["secretRefs"] = mrefs
+            kept.append((data_i, None, None))
+            continue
+        content_field: str | None = None
+        if isinstance(msg.get("content"), str):
+            content_field = "content"
+        elif isinstance(msg.get("message"), str):
+            content_field = "message"
+        rest = msg
+        if content_field:
+            rest = dict(msg)
+            text = rest.pop(content_field)
+            doc["content"] = b.extract_text(text, base=(i, content_field), doc=doc) if scan != "none" else text
+            doc["contentField"] = content_field
+        rest, mrefs = (rest, None) if scan == "none" and flat_and_plain(rest) else b.extract(
+            rest, base=(i,), by_pattern=scan)
+        # Copies into typed fields come from the stored message (secrets swapped), never from the raw one.
+        created = models.normalize_timestamp(rest.get("timestamp", rest.get("createdAt")))
+        role = plain(rest.get("role"))
+        doc["role"] = role if isinstance(role, str) else None
+        doc["created_at"] = created
+        doc["data"] = rest
+        if mrefs:
+            doc["secretRefs"] = mrefs
+        if agent_id is None and isinstance(rest.get("agentId"), (str, int)) and plain(rest["agentId"]) is not None:
+            agent_id = str(rest["agentId"])
+        if created:
+            first = first or created
+            last = created
+        kept.append((rest, content_field, doc.get("content")))
+    session.update(agentId=agent_id, firstMessageAt=first, lastMessageAt=last)
+    b.plan.summary["chat_sessions"] += 1
+    b.plan.summary["chat_messages"] += len(messages)
+
+    def rebuilt() -> Any:  # only when a secret changed the key: the common session is backed up as received
+        rebuilt_messages = [{**value, field: content} if field else value for value, field, content in kept]
+        if shape == "array":
+            return rebuilt_messages
+        out = dict(data) if data is not None else {}
+        if session["messagesField"]:
+            out["messages"] = rebuilt_messages
+        return out
+    b.plan.backup_values[b.key] = b.backup_value(rebuilt)
+    return shape

@@ -1,0 +1,108 @@
+"""Received localStorage text read as JSON the way the browser's JSON.parse reads it. Pure.
+
+A value is JSON only when JSON.parse would take it and Cosmos DB can store what it gives: no NaN/Infinity, no
+number a double cannot hold, no duplicate key (JSON.parse keeps the last, but the text still holds the first).
+"""
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+from shared.json_depth import deeper_than
+from shared.strict_json import DuplicateKey, unique_pairs
+
+# Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
+# walks of such values would hit Python's recursion limit. Real configs nest a handful of levels.
+MAX_VALUE_DEPTH = 64
+_PARSE_DEPTH = 500  # below Python 3.11's json recursion ceiling, so every interpreter parses the same texts
+
+
+class Quarantine(Exception):
+    """A key that cannot be migrated as its family: kept whole, with this reason."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(name)  # NaN / Infinity: JSON.parse refuses them, so the value is not JSON
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJson(text)
+    return value
+
+
+_MAX_DOUBLE = 1.7976931348623157e308
+
+
+def _finite_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_DOUBLE:  # JSON.parse makes it Infinity, and Cosmos DB stores numbers as doubles
+        raise _NotJson(text)
+    return value
+
+
+def _loads(text: str, **hooks: Any) -> Any:
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_finite_int, **hooks)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Bracket nesting outside strings, without parsing: strings are cut out and the brackets summed, both at C
+    speed (a Python loop per character cost seconds on a 30 MB value)."""
+    if text.count("[") + text.count("{") <= limit:  # C-speed: too few openings to nest that deep at all
+        return False
+    brackets = _BRACKET.findall(_JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def parse_json(text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` is JSON as the browser's JSON.parse sees it; else (False, None).
+
+    An object with a duplicate key is not taken as JSON: JSON.parse keeps the last value, but the text still
+    holds the first (`{"token":"S","token":""}`), so such a value stays text (exact, and vault-bound)."""
+    # json's recursion ceiling differs by interpreter (Python 3.11 stops near 1,000 levels, 3.13 goes deeper):
+    # past _PARSE_DEPTH every interpreter answers "not JSON", so a value's fate does not depend on the runtime.
+    if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
+        return False, None
+    try:
+        return True, _loads(text, object_pairs_hook=unique_pairs)
+    except (ValueError, _NotJson, RecursionError):
+        return False, None
+
+
+def has_duplicate_keys(text: str) -> bool:
+    try:
+        _loads(text, object_pairs_hook=unique_pairs)
+    except DuplicateKey:
+        return True
+    except (ValueError, _NotJson, RecursionError):
+        return False
+    return False
+
+
+def parse_structured(text: str) -> Any:
+    """A value to split into documents: JSON, and no deeper than Cosmos DB and our own walks can take."""
+    ok, value = parse_json(text)
+    if not ok:
+        raise Quarantine("duplicate_key" if has_duplicate_keys(text) else "invalid_json")
+    if deeper_than(value, MAX_VALUE_DEPTH):
+        raise Quarantine("too_deep")
+    return value
+
+
+def dumps_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
