@@ -1,24 +1,25 @@
 """Nesting depth of parsed JSON, checked without recursion (a depth bomb cannot blow the stack)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from itertools import chain
+from typing import Any
+
+_CONTAINERS = (dict, list)
 
 
 def deeper_than(value: Any, limit: int) -> bool:
-    """True if containers nest more than `limit` levels (a scalar is depth 0, `[]` depth 1)."""
-    stack = [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        children: Iterable[Any]
-        if isinstance(v, dict):
-            children = v.values()
-        elif isinstance(v, list):
-            children = v
-        else:
-            continue
-        if d > limit:
+    """True if containers nest more than `limit` levels (a scalar is depth 0, `[]` depth 1).
+
+    Level by level: each level's children are gathered and their types checked at C speed, so a wide value of
+    flat items (a chat session's messages) costs a few C passes instead of a Python step per item."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 1
+    while level:
+        if depth > limit:
             return True
-        kinds = set(map(type, children))  # C speed: most containers (chat messages) hold scalars only
-        if dict in kinds or list in kinds:
-            stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+        children = list(chain.from_iterable(v.values() if isinstance(v, dict) else v for v in level))
+        if not any(issubclass(kind, _CONTAINERS) for kind in set(map(type, children))):
+            return False
+        level = [c for c in children if isinstance(c, _CONTAINERS)]
+        depth += 1
     return False

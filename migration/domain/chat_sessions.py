@@ -11,12 +11,18 @@ from typing import Any
 from migration.domain import models
 from migration.domain.families import Classification
 from migration.domain.key_builder import KeyBuilder, plain, within_share
-from migration.domain.secret_fields import Patterns, flat_and_plain, may_hold_high_confidence
-from migration.domain.value_parsing import Quarantine, parse_structured
+from migration.domain.secret_fields import (
+    Patterns,
+    flat_and_plain,
+    json_may_hold_high_confidence,
+    may_hold_high_confidence,
+)
+from migration.domain.value_parsing import Quarantine, escapes_ascii, parse_structured_dumped
+from shared.secret_patterns import may_hold_high_confidence as may_hold_text
 
 
 def chat_session(b: KeyBuilder, c: Classification) -> str:
-    parsed = parse_structured(b.text)
+    parsed, dumped = parse_structured_dumped(b.text)
     messages: list | None
     if isinstance(parsed, list):
         shape, messages, session_data = "array", parsed, None
@@ -30,8 +36,15 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
     messages = messages or []
     within_share(b, len(messages))
     # One look at the whole session: most hold no credential-like text at all, and then no message needs
-    # its own high-confidence scan (field names are still checked per message).
-    scan: Patterns = "high_confidence" if may_hold_high_confidence(messages) else "none"
+    # its own high-confidence scan (field names are still checked per message). The received text holds every
+    # anchor a decoded string holds unless an escape wrote a letter, and needs no serialisation; else the
+    # parse's JSON of the whole value, when it made one (a superset of the messages' text).
+    if not escapes_ascii(b.text):
+        may_hold = may_hold_text(b.text)
+    else:
+        may_hold = (json_may_hold_high_confidence(dumped) if dumped is not None
+                    else may_hold_high_confidence(messages))
+    scan: Patterns = "high_confidence" if may_hold else "none"
     data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
                   else (None, None))
     session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,

@@ -6,6 +6,7 @@ whole; it just gets no typed fields and a warning.
 """
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -55,6 +56,12 @@ _MAX_TS = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 _MS_THRESHOLD = 1e11  # below: seconds (until year 5138); above: milliseconds
 
 
+@functools.lru_cache(maxsize=4096)  # a session's messages fall on a few days
+def _utc_date(days: int) -> str:
+    t = time.gmtime(days * 86400)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+
+
 def normalize_timestamp(value: Any) -> str | None:
     """ISO-8601 UTC for epoch ms, epoch s, numeric strings and ISO text; None for anything else.
 
@@ -82,9 +89,9 @@ def _normalize(value: Any) -> str | None:
         # Epoch ms, the common case (every chat message): integer arithmetic, exact to the millisecond (the
         # float path below can be a millisecond off after year ~3000) and a third of its cost.
         secs, ms = divmod(value, 1000)
-        t = time.gmtime(secs)
-        return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-                f".{ms:03d}Z")
+        days, day_secs = divmod(secs, 86400)  # UTC has no leap seconds in epoch time: every day is 86,400 s
+        hours, rest = divmod(day_secs, 3600)
+        return f"{_utc_date(days)}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ms:03d}Z"
     if isinstance(value, (int, float)):
         seconds = value / 1000 if abs(value) >= _MS_THRESHOLD else value
         if not (_MIN_TS <= seconds <= _MAX_TS):

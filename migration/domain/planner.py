@@ -124,7 +124,8 @@ def plan(tenant: str, user: str, local_storage: dict[str, str], *,
             quarantine(b, reason, c.family if c.family is not Family.UNKNOWN else None)
             outcome.disposition, outcome.reason, outcome.shape = Disposition.QUARANTINED, reason, None
         # The hash of what is kept (secrets swapped for their vault references), never of a raw secret.
-        outcome.sha256 = sha256_text(p.backup_values[key])
+        kept = p.backup_values[key]
+        outcome.sha256 = per_key[key] if kept is text else sha256_text(kept)  # most keys are kept as received
         p.documents.extend(b.docs)
         groups.append(b.docs)
         for s in b.slots:

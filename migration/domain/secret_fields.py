@@ -8,6 +8,7 @@ placeholder; the document's `secretRefs` lists each (path, vault name) so export
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ def may_hold_high_confidence(value: Any) -> bool:
     """False only when no string inside `value` can hold a high-confidence credential: one scan of its JSON
     text (orjson escapes none of the anchors' characters) instead of one per string."""
     return _may_hold_high_confidence(value)
+
+
+def json_may_hold_high_confidence(dumped: bytes) -> bool:
+    """may_hold_high_confidence of a value from its compact UTF-8 JSON (orjson's), already made."""
+    return secret_patterns.may_hold_high_confidence(dumped.decode())
 
 
 def _may_hold_high_confidence(value: Any) -> bool:
@@ -101,12 +107,23 @@ class Extraction:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+@functools.lru_cache(maxsize=1024)  # chat messages share a handful of field-name sets
+def _plain_names(names: tuple, extra_fields: frozenset[str]) -> bool:
+    return not any(is_secret_name(k) or k in ALL_VALUES_SECRET or k in extra_fields for k in names)
 
 
 def flat_and_plain(value: dict, extra_fields: frozenset[str] = frozenset()) -> bool:
-    """Scalars only, under names that carry no secret: with no value patterns to test, nothing to extract."""
-    return all(isinstance(v, _SCALARS) and not is_secret_name(k) and k not in ALL_VALUES_SECRET
-               and k not in extra_fields for k, v in value.items())
+    """Scalars only, under names that carry no secret: with no value patterns to test, nothing to extract.
+
+    The names are checked once per set of names, the values' types at C speed (subclasses, which parsed
+    JSON never holds, take the isinstance test)."""
+    if not _plain_names(tuple(value), extra_fields):
+        return False
+    return (set(map(type, value.values())) <= _SCALAR_TYPES
+            or all(isinstance(v, _SCALARS) for v in value.values()))
 
 
 def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple = (),
