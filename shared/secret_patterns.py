@@ -64,19 +64,23 @@ _SECRET_WORD_IN_TEXT = re.compile(
 _QUOTED_FIELD = re.compile(r"\"((?:[^\"\\]|\\.){1,100})\"\s*:")
 
 
-# A cheap pre-check: every _HIGH match contains one of these short forms, each starting with a character that is
-# rare in prose (`-`, `_`, `A`, `J`; the rest is a lookbehind), so the regex engine only stops at those characters.
-# About 4x faster than testing each literal anchor with `in` (one pass over the text instead of fifteen). It never
-# says False where _HIGH would match (tests/unit/test_secret_prechecks.py checks it with Hypothesis).
-_HIGH_ANCHORS = re.compile(r"-(?<=sk-)|-(?<=xox[abposr]-)|-----|_(?<=h[pousr]_)|_(?:live|test|pat)_"
-                           r"|A(?:KIA|SIA|Iza)|J(?<=eyJ)")
-
-
+# A cheap pre-check: every _HIGH match contains one of these short forms. Each regex starts with one literal
+# character that is rare in prose (`_`, `-`, `A`, `J`; the rest is a lookbehind or a short tail), which the regex
+# engine finds at memchr-like speed: four such passes cost about a third of one pass of a single alternation,
+# and a tenth of testing the fifteen literal anchors with `in`. It never says False where _HIGH would match
+# (tests/unit/test_secret_prechecks.py checks it with Hypothesis).
+_UNDERSCORE, _DASH, _UPPER_A, _J = _HIGH_ANCHORS = tuple(re.compile(p).search for p in (
+    r"_(?:(?<=h[pousr]_)|live_|test_|pat_)",         # gh?_ and github_pat_ tokens, Stripe keys
+    r"-(?:(?<=sk-)|(?<=xox[abposr]-)|----)",          # OpenAI / Anthropic keys, Slack tokens, PEM blocks
+    r"A(?:KIA|SIA|Iza)",                              # AWS access key ids, Google API keys
+    r"J(?<=eyJ)",                                     # JWTs
+))
 _HIGH_MIN_LEN = 15  # the shortest _HIGH match (`xoxb-` + 10)
 
 
 def _may_be_high(text: str) -> bool:
-    return len(text) >= _HIGH_MIN_LEN and _HIGH_ANCHORS.search(text) is not None
+    return len(text) >= _HIGH_MIN_LEN and (_UNDERSCORE(text) is not None or _DASH(text) is not None
+                                           or _UPPER_A(text) is not None or _J(text) is not None)
 
 
 # A cheap pre-check, e.g. over a whole value's JSON text: JSON escapes none of the anchors' characters, and a

@@ -12,7 +12,9 @@ from migration.domain import models
 from migration.domain.families import Classification
 from migration.domain.key_builder import KeyBuilder, plain, within_share
 from migration.domain.secret_fields import (
+    PLACEHOLDER_PREFIX,
     Patterns,
+    all_flat_and_plain,
     flat_and_plain,
     json_may_hold_high_confidence,
     may_hold_high_confidence,
@@ -45,6 +47,9 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
         may_hold = (json_may_hold_high_confidence(dumped) if dumped is not None
                     else may_hold_high_confidence(messages))
     scan: Patterns = "high_confidence" if may_hold else "none"
+    # Then a message whose fields are all scalars under plain names has nothing to extract; checked for the
+    # whole session at once when every message is such.
+    all_plain = scan == "none" and all_flat_and_plain(messages)
     data, refs = (b.extract(session_data, base=("session",), by_pattern=True) if session_data is not None
                   else (None, None))
     session = b.doc("chat_session", f"chat_session.{b.kh}", sessionId=c.session_id,
@@ -75,18 +80,17 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
             content_field = "content"
         elif isinstance(msg.get("message"), str):
             content_field = "message"
-        rest = msg
+        rest = msg  # the parse's own dict, used nowhere else: the content leaves it in place (no copy)
         if content_field:
-            rest = dict(msg)
             text = rest.pop(content_field)
             doc["content"] = b.extract_text(text, base=(i, content_field), doc=doc) if scan != "none" else text
             doc["contentField"] = content_field
-        rest, mrefs = (rest, None) if scan == "none" and flat_and_plain(rest) else b.extract(
+        rest, mrefs = (rest, None) if all_plain or (scan == "none" and flat_and_plain(rest)) else b.extract(
             rest, base=(i,), by_pattern=scan)
         # Copies into typed fields come from the stored message (secrets swapped), never from the raw one.
         created = models.normalize_timestamp(rest.get("timestamp", rest.get("createdAt")))
-        role = plain(rest.get("role"))
-        doc["role"] = role if isinstance(role, str) else None
+        role = rest.get("role")
+        doc["role"] = role if isinstance(role, str) and not role.startswith(PLACEHOLDER_PREFIX) else None
         doc["created_at"] = created
         doc["data"] = rest
         if mrefs:

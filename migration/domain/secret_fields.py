@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 import orjson
@@ -124,6 +125,16 @@ def flat_and_plain(value: dict, extra_fields: frozenset[str] = frozenset()) -> b
         return False
     return (set(map(type, value.values())) <= _SCALAR_TYPES
             or all(isinstance(v, _SCALARS) for v in value.values()))
+
+
+def all_flat_and_plain(items: list) -> bool:
+    """True only when every item is a dict for which flat_and_plain holds: a few C passes over a whole chat
+    session instead of a call per message (names once per distinct set of names, value types all at once)."""
+    if set(map(type, items)) - {dict}:
+        return False
+    if not all(_plain_names(names, frozenset()) for names in set(map(tuple, items))):
+        return False
+    return set(map(type, chain.from_iterable(map(dict.values, items)))) <= _SCALAR_TYPES
 
 
 def extract(value: Any, *, tenant: str, user: str, source_key: str, base: tuple = (),
