@@ -16,15 +16,14 @@ from migration.domain.secret_fields import (
     Patterns,
     all_flat_and_plain,
     flat_and_plain,
-    json_may_hold_high_confidence,
     may_hold_high_confidence,
 )
-from migration.domain.value_parsing import Quarantine, escapes_ascii, parse_structured_dumped
+from migration.domain.value_parsing import Quarantine, escapes_ascii, parse_structured
 from shared.secret_patterns import may_hold_high_confidence as may_hold_text
 
 
 def chat_session(b: KeyBuilder, c: Classification) -> str:
-    parsed, dumped = parse_structured_dumped(b.text)
+    parsed = parse_structured(b.text)
     messages: list | None
     if isinstance(parsed, list):
         shape, messages, session_data = "array", parsed, None
@@ -39,13 +38,8 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
     within_share(b, len(messages))
     # One look at the whole session: most hold no credential-like text at all, and then no message needs
     # its own high-confidence scan (field names are still checked per message). The received text holds every
-    # anchor a decoded string holds unless an escape wrote a letter, and needs no serialisation; else the
-    # parse's JSON of the whole value, when it made one (a superset of the messages' text).
-    if not escapes_ascii(b.text):
-        may_hold = may_hold_text(b.text)
-    else:
-        may_hold = (json_may_hold_high_confidence(dumped) if dumped is not None
-                    else may_hold_high_confidence(messages))
+    # anchor a decoded string holds unless an escape wrote a letter, and needs no serialisation.
+    may_hold = may_hold_text(b.text) if not escapes_ascii(b.text) else may_hold_high_confidence(messages)
     scan: Patterns = "high_confidence" if may_hold else "none"
     # Then a message whose fields are all scalars under plain names has nothing to extract; checked for the
     # whole session at once when every message is such.

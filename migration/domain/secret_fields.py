@@ -34,11 +34,6 @@ def may_hold_high_confidence(value: Any) -> bool:
     return _may_hold_high_confidence(value)
 
 
-def json_may_hold_high_confidence(dumped: bytes) -> bool:
-    """may_hold_high_confidence of a value from its compact UTF-8 JSON (orjson's), already made."""
-    return secret_patterns.may_hold_high_confidence(dumped.decode())
-
-
 def _may_hold_high_confidence(value: Any) -> bool:
     try:
         return secret_patterns.may_hold_high_confidence(orjson.dumps(value).decode())

@@ -80,37 +80,22 @@ def escapes_ascii(text: str) -> bool:
     return _ASCII_ESCAPE.search(text) is not None
 
 
-def _parse_fast(text: str) -> tuple[Any, bytes] | None:
-    """The value and its compact UTF-8 JSON, parsed without a Python call per object or integer; None when
-    this path cannot vouch for the value (the strict parse then decides).
+def _parse_fast(text: str) -> tuple[bool, Any]:
+    """(True, value) parsed without a Python call per object or integer; (False, None) when this path cannot
+    vouch for the value (the strict parse then decides).
 
     Duplicate keys by counting colons: the text has one per pair plus those inside its strings; orjson's output
     one per kept pair plus those inside the kept strings (it escapes no `:`). A dropped duplicate drops at least
     its own colon, so equal counts mean no pair was dropped, unless an escape wrote a colon (`\\u003a`, refused).
     Integers past 64 bits (and lone surrogates) make orjson refuse: the strict parse checks them."""
     if escapes_ascii(text):
-        return None
+        return False, None
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-        dumped = orjson.dumps(value)
+        colons = orjson.dumps(value).count(b":")
     except (ValueError, TypeError, _NotJson, RecursionError):  # orjson's errors are TypeErrors
-        return None
-    return (value, dumped) if text.count(":") == dumped.count(b":") else None
-
-
-def parse_json_dumped(text: str) -> tuple[bool, Any, bytes | None]:
-    """parse_json, plus the value's compact UTF-8 JSON when the fast path made it (else None)."""
-    # json's recursion ceiling differs by interpreter (Python 3.11 stops near 1,000 levels, 3.13 goes deeper):
-    # past _PARSE_DEPTH every interpreter answers "not JSON", so a value's fate does not depend on the runtime.
-    if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
-        return False, None, None
-    fast = _parse_fast(text)
-    if fast is not None:
-        return True, fast[0], fast[1]
-    try:
-        return True, _loads(text, object_pairs_hook=unique_pairs), None
-    except (ValueError, _NotJson, RecursionError):
-        return False, None, None
+        return False, None
+    return (True, value) if text.count(":") == colons else (False, None)
 
 
 def parse_json(text: str) -> tuple[bool, Any]:
@@ -118,14 +103,22 @@ def parse_json(text: str) -> tuple[bool, Any]:
 
     An object with a duplicate key is not taken as JSON: JSON.parse keeps the last value, but the text still
     holds the first (`{"token":"S","token":""}`), so such a value stays text (exact, and vault-bound)."""
-    ok, value, _ = parse_json_dumped(text)
-    return ok, value
+    # json's recursion ceiling differs by interpreter (Python 3.11 stops near 1,000 levels, 3.13 goes deeper):
+    # past _PARSE_DEPTH every interpreter answers "not JSON", so a value's fate does not depend on the runtime.
+    if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
+        return False, None
+    fast = _parse_fast(text)
+    return fast if fast[0] else _parse_strict(text)
 
 
 def parse_json_strict(text: str) -> tuple[bool, Any]:
     """parse_json without the fast path: the reference the fast path is tested against."""
     if len(text) > 2 * _PARSE_DEPTH and _nests_deeper_than(text, _PARSE_DEPTH):
         return False, None
+    return _parse_strict(text)
+
+
+def _parse_strict(text: str) -> tuple[bool, Any]:
     try:
         return True, _loads(text, object_pairs_hook=unique_pairs)
     except (ValueError, _NotJson, RecursionError):
@@ -144,17 +137,12 @@ def has_duplicate_keys(text: str) -> bool:
 
 def parse_structured(text: str) -> Any:
     """A value to split into documents: JSON, and no deeper than Cosmos DB and our own walks can take."""
-    return parse_structured_dumped(text)[0]
-
-
-def parse_structured_dumped(text: str) -> tuple[Any, bytes | None]:
-    """parse_structured, plus the value's compact UTF-8 JSON when the fast parse made it (else None)."""
-    ok, value, dumped = parse_json_dumped(text)
+    ok, value = parse_json(text)
     if not ok:
         raise Quarantine("duplicate_key" if has_duplicate_keys(text) else "invalid_json")
     if deeper_than(value, MAX_VALUE_DEPTH):
         raise Quarantine("too_deep")
-    return value, dumped
+    return value
 
 
 def dumps_value(value: Any) -> str:
