@@ -56,31 +56,37 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
     kept: list[tuple[Any, str | None, Any]] = []
     agent_id, first, last = None, None, None
     template, id_prefix, session_id = b.template("chat_message"), f"chat_message.{b.kh}.", c.session_id
+    scanning, add_doc, keep = scan != "none", b.docs.append, kept.append
     for i, msg in enumerate(messages):
         doc = template.copy()
         doc["id"] = f"{id_prefix}{i:06d}"
         doc["sessionId"] = session_id
         doc["sequence_number"] = i + 1
-        b.docs.append(doc)
+        add_doc(doc)
         if not isinstance(msg, dict):  # a bare string or list is chat data too: same high-confidence check
             data_i, mrefs = b.extract(msg, base=(i,), by_pattern=scan)
             doc.update(itemKind="raw", data=data_i)
             if mrefs:
                 doc["secretRefs"] = mrefs
-            kept.append((data_i, None, None))
+            keep((data_i, None, None))
             continue
-        content_field: str | None = None
-        if isinstance(msg.get("content"), str):
-            content_field = "content"
-        elif isinstance(msg.get("message"), str):
-            content_field = "message"
+        content_field: str | None = "content"
+        content: Any = msg.get("content")
+        if not isinstance(content, str):
+            content = msg.get("message")
+            content_field = "message" if isinstance(content, str) else None
         rest = msg  # the parse's own dict, used nowhere else: the content leaves it in place (no copy)
         if content_field:
-            text = rest.pop(content_field)
-            doc["content"] = b.extract_text(text, base=(i, content_field), doc=doc) if scan != "none" else text
+            del rest[content_field]
+            if scanning:
+                content = b.extract_text(content, base=(i, content_field), doc=doc)
+            doc["content"] = content
             doc["contentField"] = content_field
-        rest, mrefs = (rest, None) if all_plain or (scan == "none" and flat_and_plain(rest)) else b.extract(
-            rest, base=(i,), by_pattern=scan)
+        else:
+            content = None
+        mrefs = None
+        if not (all_plain or (not scanning and flat_and_plain(rest))):
+            rest, mrefs = b.extract(rest, base=(i,), by_pattern=scan)
         # Copies into typed fields come from the stored message (secrets swapped), never from the raw one.
         created = models.normalize_timestamp(rest.get("timestamp", rest.get("createdAt")))
         role = rest.get("role")
@@ -94,7 +100,7 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
         if created:
             first = first or created
             last = created
-        kept.append((rest, content_field, doc.get("content")))
+        keep((rest, content_field, content))
     session.update(agentId=agent_id, firstMessageAt=first, lastMessageAt=last)
     b.plan.summary["chat_sessions"] += 1
     b.plan.summary["chat_messages"] += len(messages)
