@@ -12,7 +12,6 @@ NOT_SPLIT_YET = {
     "tests/e2e/test_browser_merge.py": "to split: scripted-fetch client tests and the Chromium flows",
     "client/migration-client.js": "one ES module with no build step; to split into collect / api / cleanup",
     "client/demo/demo.js": "to split: the modal's states and the storage panel",
-    "tests/e2e/test_local_host.py": "to split: host parity and the admin API / webhook",
 }
 
 
