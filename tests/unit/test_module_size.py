@@ -9,9 +9,6 @@ from shared.settings import PROJECT_ROOT
 LIMIT = 400
 NOT_SPLIT_YET = {
     "migration/domain/planner.py": "to split: parsing, the family builders, spilling",
-    "tests/infra/test_bicep.py": "to split by subject (syntax, code links, secrets, roles, azure.yaml)",
-    "tests/infra/bicep_model.py": "to split: parsing and static evaluation",
-    "tests/e2e/test_local_host.py": "to split: host parity and the admin API / webhook",
 }
 
 
