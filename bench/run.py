@@ -5,8 +5,8 @@
     .venv/bin/python -m bench.run --quick               # tiny sizes: checks that every scenario still runs
     .venv/bin/python -m bench.run --out bench/results.md --runs 5
 
-Scenarios: latency, seed_algorithm, floor, scale, sweep, hostile (see bench/README.md). Not part of the test run; the
-smoke tests in tests/bench run each scenario in --quick mode.
+Scenarios: latency, seed_algorithm, floor, scale, sweep, hostile, counters (see bench/README.md). Not part of the
+test run; the smoke tests in tests/bench run each scenario in --quick mode.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Callable
 
 from .common import Context, Table
 
-SCENARIOS = ("latency", "seed_algorithm", "floor", "scale", "sweep", "hostile")
+SCENARIOS = ("latency", "seed_algorithm", "floor", "scale", "sweep", "hostile", "counters")
 
 
 def scenario(name: str) -> Callable[[Context], list[Table]]:

@@ -21,20 +21,14 @@ Rules this adapter keeps, and why:
 - `find` filters and sorts only on indexed fields (cosmos_layout.INDEXED_PATHS, ValueError otherwise): real
   Cosmos refuses ORDER BY on a path excluded from the index, and a filter on one scans the container; the
   stand-in ignores indexing, so only this check makes the mistake visible before production.
-- `increment` applies all its fields in ONE atomic operation, exactly once: a single patch of `incr`
-  operations when they fit Cosmos' 10 operations per patch, else a read and an etag-conditional replace
-  (retried on a lost race). Either also sets a fresh `lastIncrementId`, and the patch is conditioned on it not
-  being there yet, so a re-send whose first answer was lost (the SDK re-sends on a dropped connection) is
-  recognised (412 / the marker already stored) instead of counting twice.
+- `increment` applies all its updates in ONE transactional batch, exactly once (shared/cosmos_counters.py).
 - Every response's `x-ms-request-charge` goes to the current request-charge meter (shared/request_charge.py):
   what a migration spent, retries and failed calls included (Cosmos bills those too).
 """
 from __future__ import annotations
 
 import asyncio
-import random
 import re
-import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from azure.core import MatchConditions
@@ -44,6 +38,7 @@ from azure.cosmos.aio import ContainerProxy, CosmosClient
 from shared import request_charge
 from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with_retries
 from shared.concurrency import bounded
+from shared.cosmos_counters import SYSTEM_FIELDS, CosmosCounters
 from shared.cosmos_layout import (
     INDEXED_PATHS,
     INDEXING_POLICY,
@@ -51,13 +46,9 @@ from shared.cosmos_layout import (
     PARTITION_KEY_PATHS,
     PARTITION_KEY_VERSION,
 )
-from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed, StoreError
+from shared.counter_updates import CounterUpdate
+from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed
 
-# Id of the last increment applied to a counter document (see `increment`); internal, never returned.
-OP_MARK = "lastIncrementId"
-SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
-PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations
-REPLACE_RACES = 12  # lost etag races an increment retries before giving up (jittered backoff)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BAD_ID = re.compile(r"[/\\?#]")  # Cosmos refuses these in ids
 
@@ -73,6 +64,7 @@ class CosmosDocumentStore:
         self._credential = credential
         self._container: ContainerProxy | None = None
         self._ensure_lock = asyncio.Lock()
+        self._counters = CosmosCounters(self._ct, self._call, self._read_raw, self._body)
 
     @classmethod
     def from_settings(cls, settings, *, retry: RetryPolicy | None = None) -> "CosmosDocumentStore":
@@ -304,73 +296,8 @@ class CosmosDocumentStore:
         counts = await asyncio.gather(*(one(t) for t in types))
         return dict(zip(types, counts, strict=True))
 
-    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
-                        base: Mapping[str, Any]) -> None:
-        for name in deltas:
-            if not _FIELD.match(name) or name in SYSTEM_FIELDS or name == "id":
-                raise ValueError(f"unsupported counter field name {name!r}")  # goes into a patch path
-        body = self._body(pk, {**base, "id": doc_id})
-        mark = uuid.uuid4().hex  # this call's identity: a re-send of it must not count again
-        # The marker takes one operation of a patch; wider updates are one conditional replace instead.
-        update = self._patch_once if len(deltas) < PATCH_LIMIT else self._replace_once
-        try:
-            if await update(pk, doc_id, deltas, mark) or await self._create_counted(pk, body, deltas, mark):
-                return
-            if not await update(pk, doc_id, deltas, mark):  # someone else created it first: add ours to theirs
-                raise StoreError("cosmos increment failed: the counter document vanished")
-        except cx.CosmosHttpResponseError as e:
-            raise scrubbed(e, "cosmos increment") from None
-
-    async def _patch_once(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float], mark: str) -> bool:
-        """One patch: every delta and the marker together (atomic in Cosmos). False if the document is missing."""
-        ct = await self._ct()
-        ops = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in deltas.items()]
-        ops.append({"op": "set", "path": f"/{OP_MARK}", "value": mark})
-        predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # hex: no quoting
-        try:
-            await self._call("increment", lambda: ct.patch_item(
-                doc_id, partition_key=list(pk), patch_operations=ops, filter_predicate=predicate))
-        except cx.CosmosAccessConditionFailedError:
-            pass  # our marker is already there: an earlier send of this very patch was applied
-        except cx.CosmosResourceNotFoundError:
-            return False
-        return True
-
-    async def _replace_once(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float], mark: str) -> bool:
-        """More fields than one patch takes: read, add, replace if unchanged (one atomic write); a lost race
-        reads again. False if the document is missing."""
-        ct = await self._ct()
-        for race in range(REPLACE_RACES):
-            stored = await self._read_raw(pk, doc_id)
-            if stored is None:
-                return False
-            if stored.get(OP_MARK) == mark:
-                return True  # our replace landed; its answer was lost
-            doc = {k: v for k, v in stored.items() if k not in SYSTEM_FIELDS}
-            for name, value in deltas.items():
-                doc[name] = doc.get(name, 0) + value
-            doc[OP_MARK] = mark
-            try:
-                def replace(doc: dict = doc, etag: str = stored["_etag"]) -> Awaitable[Any]:
-                    return ct.replace_item(doc_id, doc, etag=etag, match_condition=MatchConditions.IfNotModified)
-                await self._call("increment", replace)
-                return True
-            except cx.CosmosAccessConditionFailedError:
-                await asyncio.sleep(random.uniform(0, 0.01 * 2 ** min(race, 6)))  # another increment won
-            except cx.CosmosResourceNotFoundError:
-                return False
-        raise StoreError("cosmos increment failed: too many concurrent updates of one counter document")
-
-    async def _create_counted(self, pk: PartitionKey, body: dict, deltas: Mapping[str, float], mark: str) -> bool:
-        """First count for this document: create it holding the deltas. False if someone else created it."""
-        ct = await self._ct()
-        doc = {**body, **{name: body.get(name, 0) + value for name, value in deltas.items()}, OP_MARK: mark}
-        try:
-            await self._call("increment", lambda: ct.create_item(doc))
-            return True
-        except cx.CosmosResourceExistsError:
-            stored = await self._read_raw(pk, body["id"])
-            return stored is not None and stored.get(OP_MARK) == mark  # ours landed, its answer was lost
+    async def increment(self, pk: PartitionKey, updates: Sequence[CounterUpdate]) -> None:
+        await self._counters.increment(pk, updates)  # one transactional batch (shared/cosmos_counters.py)
 
     async def health(self) -> None:
         ct = await self._ct()

@@ -12,7 +12,7 @@ def deeper_than(value: Any, limit: int) -> bool:
 
     Level by level: each level's children are gathered and their types checked at C speed, so a wide value of
     flat items (a chat session's messages) costs a few C passes instead of a Python step per item."""
-    level = [value] if isinstance(value, _CONTAINERS) else []
+    level: list[Any] = [value] if isinstance(value, _CONTAINERS) else []
     depth = 1
     while level:
         if depth > limit:

@@ -12,7 +12,9 @@ import uuid
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from .ports import Conflict, NotFound, PartitionKey, PreconditionFailed
+from shared import counter_updates
+from shared.counter_updates import CounterUpdate
+from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed
 
 
 def _owned(pk: PartitionKey, doc: Mapping[str, Any]) -> dict:
@@ -119,14 +121,15 @@ class MemoryDocumentStore:
         counts = Counter(b.get("type") for b, _ in self._partition(pk, types))
         return {t: counts.get(t, 0) for t in types}
 
-    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
-                        base: Mapping[str, Any]) -> None:
+    async def increment(self, pk: PartitionKey, updates: Sequence[CounterUpdate]) -> None:
         self.calls["increment"] += 1
-        found = self._docs.get((*pk, doc_id))
-        body = copy.deepcopy(found[0]) if found else _owned(pk, {**base, "id": doc_id})
-        for name, delta in deltas.items():
-            body[_field(name)] = body.get(name, 0) + delta
-        self._put(pk, body)
+        staged = []  # every update computed before any is stored: all or nothing
+        for update in counter_updates.checked(updates):
+            found = self._docs.get((*pk, update.doc_id))
+            body = copy.deepcopy(found[0]) if found else _owned(pk, {**update.base, "id": update.doc_id})
+            staged.append(counter_updates.added(body, update.deltas))
+        for body in staged:
+            self._put(pk, body)
 
     async def health(self) -> None:
         return None

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from shared.counter_updates import CounterUpdate
+
 PartitionKey = tuple[str, str]  # (tenantId, userId)
 
 
@@ -68,10 +70,11 @@ class DocumentStore(Protocol):
     async def count(self, pk: PartitionKey, types: Sequence[str]) -> dict[str, int]:
         """Number of documents per type in one partition, without reading them."""
 
-    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
-                        base: Mapping[str, Any]) -> None:
-        """Atomically add `deltas` to top-level numeric fields (missing fields start at 0), creating the
-        document from `base` if it does not exist. For counters: no read-modify-write races."""
+    async def increment(self, pk: PartitionKey, updates: Sequence[CounterUpdate]) -> None:
+        """Apply every update, all or nothing: add each one's `deltas` to top-level numeric fields of its
+        document (missing fields start at 0), creating the document from its `base` if it does not exist.
+        One document per update (counter_updates.checked); exactly once, also when a lost answer is re-sent.
+        For counters: no read-modify-write races, and never half of a completion counted."""
 
     async def health(self) -> None: ...
 

@@ -12,8 +12,10 @@ from typing import Any, Mapping, Sequence
 
 import orjson
 
-from .ports import Conflict, NotFound, PartitionKey, PreconditionFailed
-from .sqlite_thread import SqliteOnThread
+from shared import counter_updates
+from shared.counter_updates import CounterUpdate
+from shared.ports import Conflict, NotFound, PartitionKey, PreconditionFailed
+from shared.sqlite_thread import SqliteOnThread
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -165,17 +167,19 @@ class SqliteDocumentStore(SqliteOnThread):
             return {t: found.get(t, 0) for t in types}
         return await self._run(q)
 
-    async def increment(self, pk: PartitionKey, doc_id: str, deltas: Mapping[str, float],
-                        base: Mapping[str, Any]) -> None:
+    async def increment(self, pk: PartitionKey, updates: Sequence[CounterUpdate]) -> None:
+        checked = counter_updates.checked(updates)
+
         def q(c: sqlite3.Connection):
-            c.execute("BEGIN IMMEDIATE")
+            c.execute("BEGIN IMMEDIATE")  # one transaction for every update: all or nothing
             try:
-                row = c.execute("SELECT body FROM docs WHERE tenant=? AND user=? AND id=?", (*pk, doc_id)).fetchone()
-                doc = json.loads(row[0]) if row else {**base, "id": doc_id}
-                for name, delta in deltas.items():
-                    doc[name] = doc.get(name, 0) + delta
-                c.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?)",
-                          (*pk, doc_id, doc["type"], _new_etag(), _dump(doc)))
+                for update in checked:
+                    row = c.execute("SELECT body FROM docs WHERE tenant=? AND user=? AND id=?",
+                                    (*pk, update.doc_id)).fetchone()
+                    doc = json.loads(row[0]) if row else dict(_owned(pk, {**update.base, "id": update.doc_id}))
+                    counter_updates.added(doc, update.deltas)
+                    c.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?)",
+                              (*pk, update.doc_id, doc["type"], _new_etag(), _dump(doc)))
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")

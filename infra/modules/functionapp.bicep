@@ -4,7 +4,7 @@
 // with local auth disabled on the component it is useless without an Entra token).
 //
 // The app settings below are every setting shared/settings.py reads, except the documented local-only ones
-// (tests/infra/test_bicep.py holds that allow-list and checks both directions).
+// (tests/infra/test_bicep_settings.py holds that allow-list and checks both directions).
 
 param name string
 param planName string

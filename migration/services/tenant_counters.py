@@ -6,8 +6,8 @@ import logging
 from migration.domain import counters
 from migration.domain.naming import path_part
 from migration.services.service_context import ServiceContext
-from shared.concurrency import all_or_nothing
 from shared.cosmos_layout import TENANT_LEVEL_USER
+from shared.counter_updates import CounterUpdate
 
 log = logging.getLogger("migration.service")  # the service's parts share one logger: log queries filter on it
 
@@ -21,12 +21,11 @@ class TenantCounters:
         documents = self.ctx.ports.documents
         pk = (tenant, TENANT_LEVEL_USER)
         now = self.ctx.clock()
-        updates = [documents.increment(pk, counters.TOTALS_ID, deltas,
-                                       counters.totals_base(tenant, TENANT_LEVEL_USER))]
-        if per_minute:
-            updates.append(documents.increment(pk, counters.day_id(now), counters.minute(now),
-                                               counters.day_base(tenant, now, TENANT_LEVEL_USER)))
-        try:
-            await all_or_nothing(*updates)
+        try:  # building the updates checks their fields: a refused one is lost like a failed write
+            updates = [CounterUpdate(counters.TOTALS_ID, deltas, counters.totals_base(tenant, TENANT_LEVEL_USER))]
+            if per_minute:
+                updates.append(CounterUpdate(counters.day_id(now), counters.minute(now),
+                                             counters.day_base(tenant, now, TENANT_LEVEL_USER)))
+            await documents.increment(pk, updates)  # one atomic write: never half of a completion counted
         except Exception as e:  # noqa: BLE001 - a lost increment must never fail the migration
             log.warning("counter update failed tenant=%s: %s", path_part(tenant), type(e).__name__)

@@ -79,3 +79,12 @@ def test_hostile(ctx):
     assert all(r[3] in (200, 413) for r in table.rows)  # bounded: kept whole, or refused; never a 5xx
     assert rows["`{pwd: 1}` items (vault writes)"][4] == "TOO_MANY_SECRETS"
     assert rows["one session of `0` messages, whole body"][3] == 200
+
+
+def test_counters(ctx):
+    (table,) = tables(ctx, "counters")
+    assert len(table.rows) == 16
+    assert {r[table.columns.index("lost")] for r in table.rows if r[0] == "embedded"} == {0}  # no etag races there
+    new = [r for r in table.rows if r[1] == "new"]
+    assert all(r[table.columns.index("half-counted")] == 0 for r in new)
+    assert all(r[table.columns.index("concurrent")] in (1, 8) for r in table.rows)

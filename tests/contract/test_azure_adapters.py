@@ -14,6 +14,7 @@ import pytest
 from azure.cosmos.aio import CosmosClient
 
 from shared.cosmos_layout import INDEXING_POLICY, PARTITION_KEY_PATHS
+from shared.counter_updates import CounterUpdate
 from shared.keyvault_secrets import KeyVaultSecretStore, _LocalStandInCredential
 from shared.ports import Conflict, NotFound, PreconditionFailed
 from tests.support.azure_adapters import settings_from
@@ -149,12 +150,12 @@ async def test_increment_is_atomic_and_creates_from_base(azure_documents, fresh_
     pk = (fresh_tenant, "_tenant")
     base = {"type": "counters", "tenantId": fresh_tenant, "userId": "_tenant", "schemaVersion": 1}
     many = {f"records_kind{i}": 1 for i in range(25)}  # more fields than one Cosmos patch may carry
-    await asyncio.gather(*(azure_documents.increment(pk, "counters", {"attempts": 1, **many}, base)
+    await asyncio.gather(*(azure_documents.increment(pk, [CounterUpdate("counters", {"attempts": 1, **many}, base)])
                            for _ in range(8)))
     stored = await azure_documents.read(pk, "counters")
     assert stored["attempts"] == 8 and all(stored[k] == 8 for k in many)
     assert stored["schemaVersion"] == 1 and "lastIncrementId" not in stored  # the exactly-once marker stays internal
-    await azure_documents.increment(pk, "counters", {"duration_ms_sum": 12.5}, base)
+    await azure_documents.increment(pk, [CounterUpdate("counters", {"duration_ms_sum": 12.5}, base)])
     assert (await azure_documents.read(pk, "counters"))["duration_ms_sum"] == 12.5
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from shared.blob_backups import BlobBackupStore
 from shared.cosmos_store import CosmosDocumentStore
+from shared.counter_updates import CounterUpdate
 from shared.keyvault_secrets import KeyVaultSecretStore
 from shared.ports import DependencyUnavailable
 from tests.support.azure_adapters import FAST_RETRY, settings_from
@@ -93,9 +94,9 @@ async def test_cosmos_increment_counts_exactly_once(cosmos, cosmos_proxy, fresh_
     # ANY partition, so other tests' "counters" documents would decide ours (real Cosmos stays in the partition).
     counter_id = f"counters-{uuid.uuid4().hex[:8]}"
     cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "POST" and p.rstrip("/").endswith("/docs"))
-    await cosmos.increment(pk, counter_id, {"attempts": 1}, base)  # creates the document
-    cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "PATCH")
-    await cosmos.increment(pk, counter_id, {"attempts": 1, "completions": 1}, base)
+    await cosmos.increment(pk, [CounterUpdate(counter_id, {"attempts": 1}, base)])  # creates the document
+    cosmos_proxy.faults.inject(kind, count=1, match=lambda m, p: m == "POST" and p.rstrip("/").endswith("/docs"))
+    await cosmos.increment(pk, [CounterUpdate(counter_id, {"attempts": 1, "completions": 1}, base)])  # the batch
     stored = await cosmos.read(pk, counter_id)
     assert (stored["attempts"], stored["completions"]) == (2, 1)
     assert cosmos_proxy.faults.injected == 2

@@ -2,8 +2,8 @@
 the SDK sends and can add the `x-ms-request-charge` header Cosmos sends):
 
 - a read by id is ONE point read answered 404 when missing (not a query, not a 500 the SDK retries);
-- an increment is ONE write whatever its number of fields, so a failure can never leave half of a completion
-  counted, and it counts exactly once when its answer is lost;
+- an increment is ONE write (one transactional batch) whatever its number of fields and documents, so a failure
+  can never leave half of a completion counted, and it counts exactly once when its answer is lost;
 - every response's request charge reaches the meter of the task that caused it, and no other.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from hypothesis import given, strategies as st
 
 from migration import app_services
 from shared import request_charge
+from shared.counter_updates import CounterUpdate
 from shared.ports import DependencyUnavailable
 from tests.helpers import dev_env, settings_from
 from tests.support.emulators import cosmos_connection_string
@@ -26,13 +27,28 @@ def docs_requests(proxy, since: int) -> list[tuple[str, str, int]]:
     return [r for r in proxy.requests[since:] if "/docs" in r[1]]
 
 
-def is_write(method: str, path: str) -> bool:
-    return method in ("PATCH", "PUT") and "/docs/" in path
+def is_write(method: str, path: str) -> bool:  # a batch is a POST to the container's docs, as a create is
+    batch_or_create = method == "POST" and path.rstrip("/").endswith("/docs")
+    return batch_or_create or (method in ("PATCH", "PUT") and "/docs/" in path)
 
 
 def counter(tenant: str) -> tuple[tuple[str, str], str, dict]:
     base = {"type": "counters", "tenantId": tenant, "userId": "_tenant", "schemaVersion": 1}
     return (tenant, "_tenant"), f"counters-{uuid.uuid4().hex[:8]}", base
+
+
+def completion(doc_id: str, deltas: dict, base: dict, with_day: bool) -> list[CounterUpdate]:
+    """The totals update, and with `with_day` the one-field day update sent with it (as TenantCounters does)."""
+    day = [CounterUpdate(f"{doc_id}.day", {"minute_0001": 1}, {**base, "type": "counters_day"})] if with_day else []
+    return [CounterUpdate(doc_id, deltas, base), *day]
+
+
+async def counted(cosmos, pk, doc_id: str, deltas: dict, with_day: bool) -> dict:
+    stored = await cosmos.read(pk, doc_id)
+    out = {k: stored.get(k) for k in deltas}
+    if with_day:
+        out["minute_0001"] = (await cosmos.read(pk, f"{doc_id}.day") or {}).get("minute_0001")
+    return out
 
 
 async def test_a_missing_id_is_one_point_read_answered_404(cosmos, cosmos_proxy, fresh_tenant):
@@ -48,17 +64,26 @@ async def test_a_missing_id_is_one_point_read_answered_404(cosmos, cosmos_proxy,
 
 
 # Field counts on both sides of Cosmos' 10 operations per patch.
+@pytest.mark.parametrize("with_day", [False, True])
 @pytest.mark.parametrize("fields", [1, 3, 9, 10, 17, 40])
-async def test_an_increment_is_one_write(cosmos, cosmos_proxy, fresh_tenant, fields):
+async def test_an_increment_is_one_write(cosmos, cosmos_proxy, fresh_tenant, fields, with_day):
     pk, doc_id, base = counter(fresh_tenant)
     deltas = {f"f{i}": 1 for i in range(fields)}
-    await cosmos.increment(pk, doc_id, {"f0": 1}, base)  # the document exists: the update path
+    await cosmos.increment(pk, completion(doc_id, {"f0": 1}, base, with_day))  # the documents exist: updates
     since = len(cosmos_proxy.requests)
-    await cosmos.increment(pk, doc_id, deltas, base)
+    await cosmos.increment(pk, completion(doc_id, deltas, base, with_day))
     writes = [r for r in cosmos_proxy.requests[since:] if is_write(r[0], r[1])]
     assert len(writes) == 1, writes
-    stored = await cosmos.read(pk, doc_id)
-    assert {k: stored[k] for k in deltas} == {k: 1 + (k == "f0") for k in deltas}
+    expected = {k: 1 + (k == "f0") for k in deltas} | ({"minute_0001": 2} if with_day else {})
+    assert await counted(cosmos, pk, doc_id, deltas, with_day) == expected
+
+
+async def test_first_increment_creates_its_documents_from_their_bases(cosmos, cosmos_proxy, fresh_tenant):
+    pk, doc_id, base = counter(fresh_tenant)
+    await asyncio.gather(*(cosmos.increment(pk, completion(doc_id, {"f0": 1, "f1": 2}, base, True))
+                           for _ in range(4)))  # racing creates: each document is created once, counts kept
+    assert await counted(cosmos, pk, doc_id, {"f0": 1, "f1": 2}, True) == {"f0": 4, "f1": 8, "minute_0001": 4}
+    assert (await cosmos.read(pk, f"{doc_id}.day"))["type"] == "counters_day"
 
 
 # Every write from the `healthy`-th on fails for good: whatever fails, a call counts all its fields or none.
@@ -66,7 +91,7 @@ async def test_an_increment_is_one_write(cosmos, cosmos_proxy, fresh_tenant, fie
 @pytest.mark.parametrize("healthy", [0, 1, 2])
 async def test_an_increment_counts_all_its_fields_or_none(cosmos, cosmos_proxy, fresh_tenant, fields, healthy):
     pk, doc_id, base = counter(fresh_tenant)
-    await cosmos.increment(pk, doc_id, {"f0": 1}, base)
+    await cosmos.increment(pk, completion(doc_id, {"f0": 1}, base, True))
     deltas = {f"f{i}": 1 for i in range(fields)}
     writes: list[str] = []
 
@@ -78,41 +103,42 @@ async def test_an_increment_counts_all_its_fields_or_none(cosmos, cosmos_proxy, 
 
     cosmos_proxy.faults.inject("503", count=10_000, match=failing)
     try:
-        await cosmos.increment(pk, doc_id, deltas, base)
-        counted = True
+        await cosmos.increment(pk, completion(doc_id, deltas, base, True))
+        landed = True
     except DependencyUnavailable:
-        counted = False
+        landed = False
     cosmos_proxy.faults.clear()
-    stored = await cosmos.read(pk, doc_id)
-    assert {k: stored.get(k) for k in deltas} == {k: (1 + (k == "f0")) if counted else (1 if k == "f0" else None)
-                                                  for k in deltas}
-    assert counted is (healthy > 0)
-    if not counted:  # the retry counts everything once
-        await cosmos.increment(pk, doc_id, deltas, base)
-        stored = await cosmos.read(pk, doc_id)
-        assert {k: stored[k] for k in deltas} == {k: 1 + (k == "f0") for k in deltas}
+    once = {k: 1 + (k == "f0") for k in deltas} | {"minute_0001": 2}
+    assert await counted(cosmos, pk, doc_id, deltas, True) == (once if landed else {
+        k: 1 if k in ("f0", "minute_0001") else None for k in once})
+    assert landed is (healthy > 0)
+    if not landed:  # the retry counts everything once
+        await cosmos.increment(pk, completion(doc_id, deltas, base, True))
+        assert await counted(cosmos, pk, doc_id, deltas, True) == once
 
 
+# `reset_after` applies the batch and loses its answer; the re-send (rebuilt: the SDK consumed the first list's
+# conditions) must find the marker instead of counting again, for a patch (3 fields) and a replace (17).
+@pytest.mark.parametrize("with_day", [False, True])
 @pytest.mark.parametrize("fields", [3, 17])
 @pytest.mark.parametrize("kind", ["reset", "reset_after", "503"])
 async def test_an_increment_counts_exactly_once_when_its_answer_is_lost(cosmos, cosmos_proxy, fresh_tenant,
-                                                                        fields, kind):
+                                                                        fields, kind, with_day):
     pk, doc_id, base = counter(fresh_tenant)
-    await cosmos.increment(pk, doc_id, {"f0": 1}, base)
+    await cosmos.increment(pk, completion(doc_id, {"f0": 1}, base, with_day))
     deltas = {f"f{i}": 1 for i in range(fields)}
     cosmos_proxy.faults.inject(kind, count=1, match=is_write)
-    await cosmos.increment(pk, doc_id, deltas, base)
+    await cosmos.increment(pk, completion(doc_id, deltas, base, with_day))
     assert cosmos_proxy.faults.injected == 1
-    stored = await cosmos.read(pk, doc_id)
-    assert {k: stored[k] for k in deltas} == {k: 1 + (k == "f0") for k in deltas}
+    expected = {k: 1 + (k == "f0") for k in deltas} | ({"minute_0001": 2} if with_day else {})
+    assert await counted(cosmos, pk, doc_id, deltas, with_day) == expected
 
 
 async def test_concurrent_wide_increments_all_land(cosmos, fresh_tenant):
     pk, doc_id, base = counter(fresh_tenant)
     deltas = {f"f{i}": 1 for i in range(17)}
-    await asyncio.gather(*(cosmos.increment(pk, doc_id, deltas, base) for _ in range(10)))
-    stored = await cosmos.read(pk, doc_id)
-    assert {k: stored[k] for k in deltas} == {k: 10 for k in deltas}
+    await asyncio.gather(*(cosmos.increment(pk, completion(doc_id, deltas, base, True)) for _ in range(10)))
+    assert await counted(cosmos, pk, doc_id, deltas, True) == {k: 10 for k in deltas} | {"minute_0001": 10}
 
 
 async def test_request_charges_reach_the_meter_of_the_task_that_spent_them(cosmos, cosmos_proxy, fresh_tenant):
@@ -176,3 +202,20 @@ async def test_a_migration_reports_its_request_charge_and_the_metrics_carry_it(e
         assert dashboard["performance_metrics"]["request_charge_per_migration"] == expected
     finally:
         await services.close()
+
+
+# Every send is applied and its answer lost, until the SDK gives up and our retry sends again: that re-send is
+# a new operations list (the SDK pops each operation's condition out of the list it formats), so it still
+# carries the marker condition and finds the batch applied.
+@pytest.mark.parametrize("lost", [2, 3, 5])
+async def test_our_resend_of_a_batch_keeps_its_conditions(cosmos, cosmos_proxy, fresh_tenant, lost):
+    pk, doc_id, base = counter(fresh_tenant)
+    await cosmos.increment(pk, completion(doc_id, {"f0": 1}, base, True))
+    since = len(cosmos_proxy.requests)
+    cosmos_proxy.faults.inject("reset_after", count=lost, match=is_write)
+    try:
+        await cosmos.increment(pk, completion(doc_id, {"f0": 1, "f1": 1}, base, True))
+    except DependencyUnavailable:
+        pass  # every send lost: the caller cannot know, but the batch landed once
+    sends = [r for r in cosmos_proxy.requests[since:] if is_write(r[0], r[1])]
+    assert await counted(cosmos, pk, doc_id, {"f0": 1, "f1": 1}, True) == {"f0": 2, "f1": 1, "minute_0001": 2}, sends

@@ -2,6 +2,7 @@
 in-memory document fake (`memory`: the embedded stack with shared/memory_store.py as its document store)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 
@@ -9,8 +10,17 @@ import pytest
 import pytest_asyncio
 
 from shared.composition import build_ports
+from shared.counter_updates import CounterUpdate
 from shared.memory_store import MemoryDocumentStore
-from shared.ports import BackupStore, Conflict, DocumentStore, NotFound, PreconditionFailed, SecretStore
+from shared.ports import (
+    BackupStore,
+    Conflict,
+    DocumentStore,
+    NotFound,
+    PreconditionFailed,
+    SecretStore,
+    StoreError,
+)
 
 from ..conftest import STACKS, stack_env
 from ..helpers import settings_from
@@ -100,11 +110,14 @@ async def test_find_filters_orders_and_limits(ports, tenant):
     assert [x["userId"] for x in later] == ["u2"]
 
 
+def counter_base(tenant: str, doc_type: str = "counters") -> dict:
+    return {"type": doc_type, "tenantId": tenant, "userId": "_tenant", "schemaVersion": 1}
+
+
 async def test_increment_adds_atomically_and_creates_from_base(ports, tenant):
-    import asyncio
-    pk = (tenant, "_tenant")
-    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant"}
-    await asyncio.gather(*(ports.documents.increment(pk, "counters", {"a": 1, "b": 2.5}, base) for _ in range(8)))
+    pk, base = (tenant, "_tenant"), counter_base(tenant)
+    await asyncio.gather(*(ports.documents.increment(pk, [CounterUpdate("counters", {"a": 1, "b": 2.5}, base)])
+                           for _ in range(8)))
     counters = await ports.documents.read(pk, "counters")
     assert (counters["a"], counters["b"]) == (8, 20.0)
 
@@ -112,15 +125,57 @@ async def test_increment_adds_atomically_and_creates_from_base(ports, tenant):
 # Field counts around Cosmos' 10 operations per patch: each call's fields land together, exactly once.
 @pytest.mark.parametrize("fields", [1, 9, 10, 25])
 async def test_increment_applies_all_fields_of_each_call_and_nothing_else(ports, tenant, fields):
-    import asyncio
-    pk = (tenant, "_tenant")
-    base = {"type": "counters", "tenantId": tenant, "userId": "_tenant", "schemaVersion": 1}
+    pk, base = (tenant, "_tenant"), counter_base(tenant)
     deltas = {f"f{i}": i + 1 for i in range(fields)}
-    await asyncio.gather(*(ports.documents.increment(pk, "counters", deltas, base) for _ in range(6)))
-    await ports.documents.increment(pk, "counters", {"f0": 0.5}, base)
+    await asyncio.gather(*(ports.documents.increment(pk, [CounterUpdate("counters", deltas, base)])
+                           for _ in range(6)))
+    await ports.documents.increment(pk, [CounterUpdate("counters", {"f0": 0.5}, base)])
     stored = await ports.documents.read(pk, "counters")
     assert {k: stored[k] for k in deltas} == {k: 6 * v + (0.5 if k == "f0" else 0) for k, v in deltas.items()}
     assert set(stored) == {*base, *deltas, "id", "_etag"}  # no internal marker leaks out
+
+
+# A completion: a wide totals update and a one-field day update, concurrently; nothing is lost on either.
+@pytest.mark.parametrize("totals_fields", [3, 14])
+async def test_concurrent_increments_of_two_documents_lose_nothing(ports, tenant, totals_fields):
+    pk = (tenant, "_tenant")
+    totals = {f"t{i}": 1 for i in range(totals_fields)}
+
+    def completion() -> list[CounterUpdate]:
+        return [CounterUpdate("counters", totals, counter_base(tenant)),
+                CounterUpdate("counters.20260101", {"minute_0001": 1}, counter_base(tenant, "counters_day"))]
+    await asyncio.gather(*(ports.documents.increment(pk, completion()) for _ in range(8)))
+    stored = await ports.documents.read(pk, "counters")
+    day = await ports.documents.read(pk, "counters.20260101")
+    assert {k: stored[k] for k in totals} == {k: 8 for k in totals} and day["minute_0001"] == 8
+
+
+async def test_a_failing_second_update_leaves_the_first_unapplied(ports, tenant):
+    pk, base = (tenant, "_tenant"), counter_base(tenant)
+    await ports.documents.increment(pk, [CounterUpdate("counters", {"a": 1}, base)])
+    # The second document exists with a text where the update adds a number: only the store can tell.
+    await ports.documents.write_set(pk, [{**counter_base(tenant, "counters_day"), "id": "day", "label": "text"}])
+    for second_exists in (True, False):
+        second = "day" if second_exists else "new-day"
+        with pytest.raises((ValueError, StoreError)):
+            await ports.documents.increment(pk, [CounterUpdate("counters", {"a": 1, "b": 1}, base),
+                                                 CounterUpdate(second, {"label": 1}, base if second_exists else
+                                                               {**base, "tenantId": "another"})])
+        stored = await ports.documents.read(pk, "counters")
+        assert (stored["a"], stored.get("b")) == (1, None)
+        assert await ports.documents.read(pk, "new-day") is None
+    assert (await ports.documents.read(pk, "day"))["label"] == "text"
+
+
+async def test_increment_refuses_malformed_updates_before_writing(ports, tenant):
+    pk, base = (tenant, "_tenant"), counter_base(tenant)
+    for bad in ({"id": 1}, {"tenantId": 1}, {"a-b": 1}, {"_ts": 1}, {"a": float("nan")}, {"a": "1"}, {"a": True}):
+        with pytest.raises(ValueError):
+            CounterUpdate("counters", bad, base)
+    with pytest.raises(ValueError):  # one update per document and call
+        await ports.documents.increment(pk, [CounterUpdate("c", {"a": 1}, base), CounterUpdate("c", {"b": 1}, base)])
+    assert await ports.documents.read(pk, "c") is None
+    await ports.documents.increment(pk, [])  # nothing to add: nothing written
 
 
 async def test_secrets_set_get_and_unchanged_values(ports, tenant):

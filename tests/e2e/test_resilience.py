@@ -193,7 +193,7 @@ async def test_a_fault_at_every_step_fails_cleanly_and_the_retry_converges(tmp_p
     assert seen[("secrets", "set")] >= 8 and seen[("documents", "write_set")] == 1
 
     cases = [(port, op, after) for port, op in STEPS for after in range(seen.get((port, op), 0))]
-    assert len(cases) >= 18
+    assert len(cases) >= 17  # 17 since a completion's totals and day counters are one increment (was 18)
     failed = 0
     for port, op, after in cases:
         rule = {"port": port, "op": op, "after": after, "times": 1, "mode": "unavailable"}

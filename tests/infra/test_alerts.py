@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from . import bicep_model as bm
-from .test_bicep import INFRA, ROOT, expr_text, main_file
+from tests.infra import bicep_model as bm
+from tests.infra.project_infra import INFRA, ROOT, expr_text, main_file
 
 CODE = "\n".join(p.read_text() for p in [*(ROOT / "migration").rglob("*.py"), *(ROOT / "shared").glob("*.py")])
 ISSUE_TYPES = set(re.findall(r'issue\("([A-Z_]+)"', (ROOT / "migration" / "services" / "validation.py").read_text()))

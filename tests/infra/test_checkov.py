@@ -11,7 +11,7 @@ import json
 import subprocess
 from functools import lru_cache
 
-from .test_bicep import ROOT
+from tests.infra.project_infra import ROOT
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from . import bicep_model as bm
-from .test_bicep import BICEP_FILES, ROOT, app_settings, main_file, module_scope, rel
+from tests.infra import bicep_model as bm
+from tests.infra.project_infra import BICEP_FILES, ROOT, app_settings, main_file, module_scope, rel
 
 MIB = 1024 * 1024
 # Peak memory of one request of the worst body within the limits, in MB, measured: `python -m bench.run

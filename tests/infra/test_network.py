@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from . import bicep_model as bm
-from .test_bicep import INFRA, app_settings, expr_text, main_file
+from tests.infra import bicep_model as bm
+from tests.infra.project_infra import INFRA, app_settings, expr_text, main_file
 
 DATA_MODULES = {  # main.bicep module symbol -> (resource type, isolation properties when on / off)
     "cosmos": ("Microsoft.DocumentDB/databaseAccounts", {"publicNetworkAccess": ("Disabled", "Enabled")}),
