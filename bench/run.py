@@ -22,7 +22,7 @@ from typing import Callable
 
 from .common import Context, Table
 
-SCENARIOS = ("latency", "seed_algorithm", "floor", "scale", "sweep", "hostile", "counters")
+SCENARIOS = ("latency", "seed_algorithm", "floor", "plan", "scale", "sweep", "hostile", "counters")
 
 
 def scenario(name: str) -> Callable[[Context], list[Table]]:

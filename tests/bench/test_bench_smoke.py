@@ -88,3 +88,12 @@ def test_counters(ctx):
     new = [r for r in table.rows if r[1] == "new"]
     assert all(r[table.columns.index("half-counted")] == 0 for r in new)
     assert all(r[table.columns.index("concurrent")] in (1, 8) for r in table.rows)
+
+
+def test_plan(ctx):
+    (table,) = tables(ctx, "plan")
+    assert [r[0] for r in table.rows] == ["typical", "heavy"]
+    for row in table.rows:
+        assert row[2] > row[1] > 0  # every key planned, chat messages as their own documents
+        best, p25, mid = row[4:7]
+        assert 0 < best <= p25 <= mid
