@@ -3,13 +3,13 @@
 Why it is built this way:
 - All-or-nothing: the updates share a partition (a completion's totals and day documents), so one
   `execute_item_batch` applies them together; Cosmos rolls the whole batch back when one operation fails.
-- Narrow updates (fewer fields than a patch takes, the marker included) are a conditional patch of `incr`
-  operations; wider ones are a replace conditioned on the etag read just before (a lost race reads again).
-- Exactly once: every document the batch writes gets this call's unique marker (`OP_MARK`), and each patch is
-  conditioned on the marker not being there yet. A re-send whose first answer was lost (the SDK's or our
-  retry) then fails with 412, and finding our marker on the document proves the whole batch landed.
-- The SDK pops per-operation options (`filter_predicate`) out of the operation tuples while it formats them,
-  so a re-sent list would go without its condition: the operations are rebuilt for every send.
+- Exactly once: the batch's first operation creates a receipt document named by this call's unique id. A re-send
+  whose first answer was lost (the SDK's or our retry) then fails on that create (409) and rolls back, which
+  proves the earlier send landed, whatever other increments did to the counters since. (A marker on the counter
+  documents could not prove it: the next completion of the tenant overwrites it.) Receipts expire (`ttl`; the
+  container's default TTL is -1, so nothing else does).
+- Narrow updates (at most the 10 operations a patch takes) are a patch of `incr` operations; wider ones are a
+  replace conditioned on the etag read just before (a lost race reads again).
 - A missing document fails its patch (404): it is created from its base alone, without any count (a lost
   create race is harmless: the winner's document is as good), and the batch is sent again.
 """
@@ -28,8 +28,10 @@ from shared.azure_common import scrubbed
 from shared.counter_updates import CounterUpdate
 from shared.ports import PartitionKey, StoreError
 
-# Id of the last increment applied to a counter document; internal, never returned.
+# Marker of the last increment on a counter document, written by earlier versions; dropped on the next replace.
 OP_MARK = "lastIncrementId"
+RECEIPT_TYPE = "counter_receipt"
+RECEIPT_TTL_S = 7 * 24 * 3600  # far longer than any retry of one call
 PATCH_LIMIT = 10  # Cosmos refuses a patch with more operations
 RACES = 12  # lost etag races (or documents created under us) an increment retries before giving up
 SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts", OP_MARK)
@@ -54,7 +56,7 @@ class CosmosCounters:
         mark = uuid.uuid4().hex  # this call's identity: a re-send of it must not count again
         try:
             for race in range(RACES):
-                outcome = await self._send_once(pk, checked, bases, mark)
+                outcome = await self.send_once(pk, checked, bases, mark)
                 if outcome == "applied":
                     return
                 if outcome == "raced":
@@ -63,10 +65,11 @@ class CosmosCounters:
             raise scrubbed(e, "cosmos increment") from None
         raise StoreError("cosmos increment failed: too many concurrent updates of its counter documents")
 
-    async def _send_once(self, pk: PartitionKey, updates: list[CounterUpdate], bases: dict[str, dict],
+    async def send_once(self, pk: PartitionKey, updates: list[CounterUpdate], bases: dict[str, dict],
                          mark: str) -> str:
-        """One batch: 'applied' (now or by an earlier send), 'created' (a missing document was created:
-        send again) or 'raced' (another increment changed a wide document first: read and send again)."""
+        """One send of the batch named `mark` (a retry sends the same mark): 'applied' (now or by an earlier
+        send), 'created' (a missing document was created: send again) or 'raced' (another increment changed a
+        wide document first: read and send again)."""
         stored: dict[str, dict] = {}
         for update in updates:
             if _is_wide(update):
@@ -74,25 +77,24 @@ class CosmosCounters:
                 if found is None:
                     await self._create_base(bases[update.doc_id])
                     return "created"
-                if found.get(OP_MARK) == mark:
-                    return "applied"  # an earlier send landed; its answer was lost
                 stored[update.doc_id] = found
+        receipt = self._body(pk, {"id": f"counters.receipt.{mark}", "type": RECEIPT_TYPE, "tenantId": pk[0],
+                                  "userId": pk[1], "ttl": RECEIPT_TTL_S})
         ct = await self._container()
 
-        def send() -> Awaitable[Any]:  # rebuilt per send: the SDK consumes the per-operation options
-            return ct.execute_item_batch(_operations(updates, stored, mark), partition_key=list(pk))
+        def send() -> Awaitable[Any]:  # rebuilt per send: the SDK consumes the operations' options
+            return ct.execute_item_batch(_operations(receipt, updates, stored), partition_key=list(pk))
         try:
             await self._call("increment", send)
             return "applied"
         except cx.CosmosBatchOperationError as e:
-            failed = updates[e.error_index]
-            if e.status_code == 404:
+            if e.error_index == 0 and e.status_code == 409:
+                return "applied"  # our receipt exists: an earlier send of this very batch landed
+            failed = updates[e.error_index - 1] if e.error_index > 0 else None
+            if failed is not None and e.status_code == 404:
                 await self._create_base(bases[failed.doc_id])
                 return "created"
-            if e.status_code == 412:
-                found = await self._read_raw(pk, failed.doc_id)
-                if found is not None and found.get(OP_MARK) == mark:
-                    return "applied"  # the marker is only ever written by the whole batch
+            if failed is not None and e.status_code == 412:
                 return "raced"
             raise scrubbed(e, "cosmos increment") from None
 
@@ -105,20 +107,18 @@ class CosmosCounters:
 
 
 def _is_wide(update: CounterUpdate) -> bool:
-    return len(update.deltas) >= PATCH_LIMIT  # the marker takes one of the patch's operations
+    return len(update.deltas) > PATCH_LIMIT
 
 
-def _operations(updates: list[CounterUpdate], stored: Mapping[str, dict], mark: str) -> list:
-    ops: list = []
+def _operations(receipt: dict, updates: list[CounterUpdate], stored: Mapping[str, dict]) -> list:
+    ops: list = [("create", (dict(receipt),), {})]
     for update in updates:
         if _is_wide(update):
             found = stored[update.doc_id]
             doc = {k: v for k, v in found.items() if k not in SYSTEM_FIELDS}
-            doc = counter_updates.added(doc, update.deltas) | {OP_MARK: mark}
+            doc = counter_updates.added(doc, update.deltas)
             ops.append(("replace", (update.doc_id, doc), {"if_match_etag": found["_etag"]}))
         else:
             patch = [{"op": "incr", "path": f"/{name}", "value": value} for name, value in update.deltas.items()]
-            patch.append({"op": "set", "path": f"/{OP_MARK}", "value": mark})
-            predicate = f"FROM c WHERE NOT IS_DEFINED(c.{OP_MARK}) OR c.{OP_MARK} != '{mark}'"  # hex: no quoting
-            ops.append(("patch", (update.doc_id, patch), {"filter_predicate": predicate}))
+            ops.append(("patch", (update.doc_id, patch), {}))
     return ops

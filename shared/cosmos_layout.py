@@ -18,6 +18,10 @@ INDEXING_POLICY = {
     "excludedPaths": [{"path": "/*"}, {"path": '/"_etag"/?'}],
 }
 
+# Items live forever unless they carry their own `ttl` (the counters' exactly-once receipts do); without a
+# default TTL on the container, Cosmos ignores an item's `ttl`.
+DEFAULT_TTL = -1
+
 # Fixed partition components for documents that are not one user's.
 TENANT_LEVEL_USER = "_tenant"        # tenant_state (rollback flag, rollout override), audit entries
 PLATFORM_TENANT = "_platform"        # metrics snapshots, validation reports, sweep checkpoint

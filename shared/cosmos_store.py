@@ -40,6 +40,7 @@ from shared.azure_common import RetryPolicy, identity_credential, scrubbed, with
 from shared.concurrency import bounded
 from shared.cosmos_counters import SYSTEM_FIELDS, CosmosCounters
 from shared.cosmos_layout import (
+    DEFAULT_TTL,
     INDEXED_PATHS,
     INDEXING_POLICY,
     PARTITION_KEY_KIND,
@@ -64,7 +65,7 @@ class CosmosDocumentStore:
         self._credential = credential
         self._container: ContainerProxy | None = None
         self._ensure_lock = asyncio.Lock()
-        self._counters = CosmosCounters(self._ct, self._call, self._read_raw, self._body)
+        self.counters = CosmosCounters(self._ct, self._call, self._read_raw, self._body)  # its batches, for tests
 
     @classmethod
     def from_settings(cls, settings, *, retry: RetryPolicy | None = None) -> "CosmosDocumentStore":
@@ -111,6 +112,7 @@ class CosmosDocumentStore:
                         db = await self._client.create_database_if_not_exists(self._database_name)
                         return await db.create_container_if_not_exists(
                             id=self._container_name, indexing_policy=INDEXING_POLICY,  # type: ignore[arg-type]
+                            default_ttl=DEFAULT_TTL,
                             partition_key=CosmosPartitionKey(  # type: ignore[call-overload]
                                 path=PARTITION_KEY_PATHS, kind=PARTITION_KEY_KIND, version=PARTITION_KEY_VERSION))
                     try:
@@ -297,7 +299,7 @@ class CosmosDocumentStore:
         return dict(zip(types, counts, strict=True))
 
     async def increment(self, pk: PartitionKey, updates: Sequence[CounterUpdate]) -> None:
-        await self._counters.increment(pk, updates)  # one transactional batch (shared/cosmos_counters.py)
+        await self.counters.increment(pk, updates)  # one transactional batch (shared/cosmos_counters.py)
 
     async def health(self) -> None:
         ct = await self._ct()

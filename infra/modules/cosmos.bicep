@@ -147,6 +147,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
       id: containerName
       partitionKey: partitionKey
       indexingPolicy: indexingPolicy
+      defaultTtl: -1 // items live forever unless they carry a ttl (the counters' receipts do): shared/cosmos_layout.py
     }
     options: throughputMode == 'autoscale' ? {
       autoscaleSettings: {

@@ -117,8 +117,8 @@ async def test_an_increment_counts_all_its_fields_or_none(cosmos, cosmos_proxy, 
         assert await counted(cosmos, pk, doc_id, deltas, True) == once
 
 
-# `reset_after` applies the batch and loses its answer; the re-send (rebuilt: the SDK consumed the first list's
-# conditions) must find the marker instead of counting again, for a patch (3 fields) and a replace (17).
+# `reset_after` applies the batch and loses its answer; the re-send must fail on the batch's receipt (409) and
+# roll back instead of counting again, for a patch (3 fields) and a replace (17).
 @pytest.mark.parametrize("with_day", [False, True])
 @pytest.mark.parametrize("fields", [3, 17])
 @pytest.mark.parametrize("kind", ["reset", "reset_after", "503"])
@@ -132,6 +132,27 @@ async def test_an_increment_counts_exactly_once_when_its_answer_is_lost(cosmos, 
     assert cosmos_proxy.faults.injected == 1
     expected = {k: 1 + (k == "f0") for k in deltas} | ({"minute_0001": 2} if with_day else {})
     assert await counted(cosmos, pk, doc_id, deltas, with_day) == expected
+
+
+# A re-send after OTHER completions of the tenant landed (they rewrite every counter document) still counts once:
+# the receipt, not a marker on the documents, says the batch landed (found in review: a last-increment marker
+# was overwritten by the next completion, so the re-sent patches passed their condition and counted twice).
+@pytest.mark.parametrize("with_day", [False, True])
+@pytest.mark.parametrize("fields", [3, 17])
+async def test_a_resend_counts_once_after_other_increments_landed(cosmos, fresh_tenant, fields, with_day):
+    pk, doc_id, base = counter(fresh_tenant)
+    deltas = {f"f{i}": 1 for i in range(fields)}
+    await cosmos.increment(pk, completion(doc_id, deltas, base, with_day))
+    updates = completion(doc_id, deltas, base, with_day)
+    bases = {u.doc_id: {**u.base, "id": u.doc_id} for u in updates}
+    mark = uuid.uuid4().hex
+    first = await cosmos.counters.send_once(pk, updates, bases, mark)  # lands; its answer "lost"
+    for _ in range(2):
+        await cosmos.increment(pk, completion(doc_id, deltas, base, with_day))  # other completions land
+    again = await cosmos.counters.send_once(pk, updates, bases, mark)  # the caller's re-send
+    assert (first, again) == ("applied", "applied")
+    assert await counted(cosmos, pk, doc_id, deltas, with_day) == \
+        {k: 4 for k in deltas} | ({"minute_0001": 4} if with_day else {})
 
 
 async def test_concurrent_wide_increments_all_land(cosmos, fresh_tenant):
@@ -205,8 +226,8 @@ async def test_a_migration_reports_its_request_charge_and_the_metrics_carry_it(e
 
 
 # Every send is applied and its answer lost, until the SDK gives up and our retry sends again: that re-send is
-# a new operations list (the SDK pops each operation's condition out of the list it formats), so it still
-# carries the marker condition and finds the batch applied.
+# a new operations list (the SDK pops each operation's options out of the list it formats), and it finds the
+# batch applied from its receipt.
 @pytest.mark.parametrize("lost", [2, 3, 5])
 async def test_our_resend_of_a_batch_keeps_its_conditions(cosmos, cosmos_proxy, fresh_tenant, lost):
     pk, doc_id, base = counter(fresh_tenant)

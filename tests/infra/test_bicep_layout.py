@@ -42,6 +42,7 @@ def test_cosmos_partition_key_and_indexing_policy_equal_the_code():
         "version": cosmos_layout.PARTITION_KEY_VERSION,
     }
     assert resource["indexingPolicy"] == cosmos_layout.INDEXING_POLICY
+    assert resource["defaultTtl"] == cosmos_layout.DEFAULT_TTL  # else the counters' receipts never expire
 
 
 def test_cosmos_names_equal_the_code_defaults_and_the_app_settings():
