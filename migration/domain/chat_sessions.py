@@ -10,7 +10,7 @@ from typing import Any
 
 from migration.domain import models
 from migration.domain.families import Classification
-from migration.domain.key_builder import KeyBuilder, plain, within_share
+from migration.domain.key_builder import MAX_TYPED_CHARS, KeyBuilder, plain_id, within_share
 from migration.domain.secret_fields import (
     PLACEHOLDER_PREFIX,
     Patterns,
@@ -90,13 +90,14 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
         # Copies into typed fields come from the stored message (secrets swapped), never from the raw one.
         created = models.normalize_timestamp(rest.get("timestamp", rest.get("createdAt")))
         role = rest.get("role")
-        doc["role"] = role if isinstance(role, str) and not role.startswith(PLACEHOLDER_PREFIX) else None
+        doc["role"] = (role if isinstance(role, str) and len(role) <= MAX_TYPED_CHARS
+                       and not role.startswith(PLACEHOLDER_PREFIX) else None)
         doc["created_at"] = created
         doc["data"] = rest
         if mrefs:
             doc["secretRefs"] = mrefs
-        if agent_id is None and isinstance(rest.get("agentId"), (str, int)) and plain(rest["agentId"]) is not None:
-            agent_id = str(rest["agentId"])
+        if agent_id is None and isinstance(rest.get("agentId"), (str, int)):
+            agent_id = plain_id(rest["agentId"])
         if created:
             first = first or created
             last = created

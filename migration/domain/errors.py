@@ -42,6 +42,8 @@ def validation(message: str, code: str = "VALIDATION_ERROR", **extra: Any) -> Se
     return ServiceError(code, message, **extra)
 
 
-def too_large(code: str, what: str, limit: int) -> ServiceError:
+def too_large(code: str, what: str, limit: int, key: str | None = None) -> ServiceError:
+    """`key`: the caller's own key whose document is over the item cap (DOCUMENT_TOO_LARGE), as a field."""
+    extra = {"key": key} if code == "DOCUMENT_TOO_LARGE" else {}
     return ServiceError(code, f"The data would need more than {limit} {what} (the most one migration may "
-                        "write); nothing was written", limit=limit)
+                        "write); nothing was written", limit=limit, **extra)

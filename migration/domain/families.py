@@ -31,6 +31,13 @@ class IgnoreReason(str, enum.Enum):
     OTHER_TENANT = "other_tenant"        # stays in the browser for that tenant's own migration
     AMBIGUOUS_SCOPE = "ambiguous_scope"  # names no tenant while the browser was on another tenant
     CLIENT_MARKER = "client_marker"      # the client's own migration/rollback flags
+    KEY_TOO_LONG = "key_too_long"        # over MAX_KEY_CHARS: every document of a key repeats it
+
+
+# A key is copied into each of its documents (`sourceKey`, a session's `sessionId`, every chunk) and nothing in
+# the browser limits its length, so a longer one would make documents over the Cosmos item cap however its value
+# is split. Real keys are tens of characters.
+MAX_KEY_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def classify(key: str, tenant: str, *, foreign_browser: bool = False) -> Classif
     `foreign_browser`: the payload's `current_tenant_id` names another tenant, so keys that name no tenant
     cannot be attributed safely.
     """
+    if len(key) > MAX_KEY_CHARS:
+        return Classification(None, IgnoreReason.KEY_TOO_LONG)
     if key == "auth_token":
         return Classification(None, IgnoreReason.AUTH_TOKEN)
     if key in CLIENT_MARKERS:

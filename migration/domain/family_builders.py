@@ -6,7 +6,7 @@ from typing import Any
 
 from migration.domain import models
 from migration.domain.families import Classification, Family
-from migration.domain.key_builder import KeyBuilder, plain, within_share
+from migration.domain.key_builder import MAX_TYPED_IDS, KeyBuilder, plain, plain_id, within_share
 from migration.domain.plan_model import Plan, envelope, merged_preferences_id
 from migration.domain.value_parsing import MAX_VALUE_DEPTH, Quarantine, parse_json, parse_structured
 from shared.json_depth import deeper_than
@@ -27,10 +27,12 @@ def _typed_fields(doc_type: str, model: type, item: Any, data: Any, refs: list[d
         return {"valid": False}
     # Read from the stored copy (secrets already swapped for placeholders), never from the raw item.
     m: Any = (models.typed(model, data) if refs else None) or models.typed(model, item if not refs else {})
-    out: dict[str, Any] = {"itemId": None if plain(m.id) is None else str(m.id), "name": plain(m.name)}
+    out: dict[str, Any] = {"itemId": plain_id(m.id), "name": plain(m.name)}
     if doc_type == "agent":
-        out["llmConfigId"] = None if plain(m.llmConfigId) is None else str(m.llmConfigId)
-        out["mcpServerIds"] = [str(i) for i in m.mcpServerIds or [] if plain(i) is not None]
+        out["llmConfigId"] = plain_id(m.llmConfigId)
+        ids = m.mcpServerIds or []
+        out["mcpServerIds"] = ([t for t in map(plain_id, ids) if t is not None] if len(ids) <= MAX_TYPED_IDS
+                               else None)
     elif doc_type == "llm_config":
         out.update(provider=plain(m.provider), model=plain(m.model))
         for ref in refs or []:  # the seed's reference fields

@@ -77,10 +77,29 @@ class KeyBuilder:
         return dumps_value(rebuilt())
 
 
+# Typed fields are copies for queries (the original stays in `data`, which spills into chunks when large); a copy
+# stays beside the chunks in its document, so a longer one is not made at all.
+MAX_TYPED_CHARS = 256
+MAX_TYPED_IDS = 64  # a list of ids copied (an agent's `mcpServerIds`)
+
+
 def plain(value: Any) -> Any:
-    """A typed field's value, or None where the item's value went to the vault: typed fields are copies, and a
-    copy of a secret would be a secret in the document (an id shaped like `sk-…`)."""
-    return None if isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX) else value
+    """A typed field's value, or None where the item's value went to the vault (typed fields are copies, and a
+    copy of a secret would be a secret in the document: an id shaped like `sk-…`) or is too long to copy."""
+    if isinstance(value, str) and (len(value) > MAX_TYPED_CHARS or value.startswith(PLACEHOLDER_PREFIX)):
+        return None
+    return value
+
+
+def plain_id(value: Any) -> str | None:
+    """An id copied as text (ids may be numbers), or None where `plain` gives None or its text is too long."""
+    value = plain(value)
+    if value is None or isinstance(value, int) and abs(value) >= _TYPED_INT_BOUND:  # str() of it is too long
+        return None
+    return str(value)
+
+
+_TYPED_INT_BOUND = 10 ** (MAX_TYPED_CHARS - 1)
 
 
 def within_share(b: KeyBuilder, items: int) -> None:

@@ -28,11 +28,12 @@ class Limits:
 
 
 class PlanTooLarge(Exception):
-    """The payload would cost more than a limit allows; nothing is written. Carries no user data."""
+    """The payload would cost more than a limit allows; nothing is written. Carries no user data but, for one
+    document over the item cap, the key it comes from (the caller's own, in `key`, never in the message)."""
 
-    def __init__(self, code: str, limit: int, what: str):
+    def __init__(self, code: str, limit: int, what: str, key: str | None = None):
         super().__init__(what)
-        self.code, self.limit, self.what = code, limit, what
+        self.code, self.limit, self.what, self.key = code, limit, what, key
 
 
 def sha256_text(text: str) -> str:

@@ -19,7 +19,7 @@ def plan(s: Settings, tenant: str, user: str, data: dict[str, str], browser_id: 
         return planner.plan(tenant, user, data, max_document_bytes=s.max_document_bytes, limits=limits(s),
                             browser_id=browser_id, **kw)
     except planner.PlanTooLarge as e:
-        raise errors.too_large(e.code, e.what, e.limit) from None
+        raise errors.too_large(e.code, e.what, e.limit, e.key) from None
 
 
 def result(plan: Plan, backup: dict | None, duration_ms: int) -> dict:

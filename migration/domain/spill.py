@@ -6,7 +6,7 @@ import json
 
 import orjson
 
-from migration.domain.plan_model import SCHEMA_VERSION
+from migration.domain.plan_model import SCHEMA_VERSION, PlanTooLarge
 
 _PAYLOAD_FIELDS = ("data", "content", "raw", "value", "keys", "secretRefs")
 _ENVELOPE_ROOM = 1024  # what a spilled document's envelope and `chunks` field may add
@@ -39,10 +39,12 @@ def all_fit(docs: list[dict], max_bytes: int) -> bool:
 
 def spill(docs: list[dict], max_bytes: int) -> list[dict]:
     """Documents must stay under the Cosmos 2 MB item cap: an oversized document's payload moves into `chunk`
-    documents (its own id + `.chunkNNNN`), which export joins back. Nothing is dropped."""
-    if all_fit(docs, max_bytes):
+    documents (its own id + `.chunkNNNN`), which export joins back. Nothing is dropped.
+
+    Raises PlanTooLarge (DOCUMENT_TOO_LARGE, naming the key) when a document is over `max_bytes` even so: its
+    fields outside the payload are bounded (keys, typed copies), so only a very small cap can get there."""
+    if all_fit(docs, max_bytes):  # then every document fits: the common case needs no check per document
         return list(docs)
-    piece = max_bytes // 3  # JSON-in-JSON escaping can double a piece; leave room for the envelope
     out: list[dict] = []
     for d in docs:
         out.append(d)
@@ -50,11 +52,23 @@ def spill(docs: list[dict], max_bytes: int) -> list[dict]:
             continue
         payload = {f: d.pop(f) for f in _PAYLOAD_FIELDS if f in d}
         text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+        head = {"id": f"{d['id']}.chunk0000", "type": "chunk", "tenantId": d["tenantId"], "userId": d["userId"],
+                "migrationId": d["migrationId"], "browserId": d.get("browserId"), "schemaVersion": SCHEMA_VERSION,
+                "sourceKey": d.get("sourceKey"), "parentId": d["id"], "seq": 0, "text": ""}
+        # The text is ASCII, so in its chunk each character takes at most two bytes (`"` -> `\"`); the envelope
+        # (with its key) takes the rest, and `seq` may grow by a few digits.
+        piece = min(max_bytes // 3, (max_bytes - encoded_size(head, max_bytes) - 16) // 2)
+        if piece < 1:
+            raise _too_large(d, max_bytes)
         pieces = [text[i:i + piece] for i in range(0, len(text), piece)]
         d["chunks"] = len(pieces)
+        if encoded_size(d, max_bytes) > max_bytes:
+            raise _too_large(d, max_bytes)
         for n, chunk in enumerate(pieces):
-            out.append({"id": f"{d['id']}.chunk{n:04d}", "type": "chunk", "tenantId": d["tenantId"],
-                        "userId": d["userId"], "migrationId": d["migrationId"], "browserId": d.get("browserId"),
-                        "schemaVersion": SCHEMA_VERSION, "sourceKey": d.get("sourceKey"), "parentId": d["id"],
-                        "seq": n, "text": chunk})
+            out.append({**head, "id": f"{d['id']}.chunk{n:04d}", "seq": n, "text": chunk})
     return out
+
+
+def _too_large(doc: dict, max_bytes: int) -> PlanTooLarge:
+    return PlanTooLarge("DOCUMENT_TOO_LARGE", max_bytes, "bytes in one document",
+                        key=doc.get("sourceKey") or doc.get("conflictKey"))

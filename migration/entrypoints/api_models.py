@@ -190,6 +190,10 @@ class LimitError(PlainError):
     limit: int
 
 
+class DocumentTooLargeError(LimitError):
+    key: str | None = Field(description="the key whose document would be over `limit` bytes (null: the manifest)")
+
+
 class PayloadTooLargeError(PlainError):
     limit_bytes: int
 
@@ -201,7 +205,8 @@ class UnavailableError(PlainError):
 ERROR_BODIES: dict[str, type[PlainError]] = {
     "VALIDATION_ERROR": InvalidBodyError, "ALREADY_MIGRATED": AlreadyMigratedError,
     "JSON_TOO_DEEP": LimitError, "TOO_MANY_DOCUMENTS": LimitError, "TOO_MANY_SECRETS": LimitError,
-    "TOO_MANY_KEYS": LimitError, "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
+    "TOO_MANY_KEYS": LimitError, "DOCUMENT_TOO_LARGE": DocumentTooLargeError,
+    "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
     "DEPENDENCY_UNAVAILABLE": UnavailableError,
 }
 

@@ -74,7 +74,7 @@ class MergeRun:
                     tenant, user, state, browser_id=own.browser_id, migration_id=mid,
                     max_document_bytes=s.max_document_bytes, limits=limits(s))
             except planner.PlanTooLarge as e:
-                raise errors.too_large(e.code, e.what, e.limit) from None
+                raise errors.too_large(e.code, e.what, e.limit, e.key) from None
             return outcomes, merged, copies
         outcomes, merged, copies = await asyncio.to_thread(compute)
         # The record lists every vault name this attempt may write before any is written (as a migration).
