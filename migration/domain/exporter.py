@@ -17,8 +17,20 @@ _COLLECTION_TYPES = ("agent", "llm_config", "mcp_server")
 
 
 def secret_names(docs: Iterable[dict]) -> set[str]:
+    """Every vault name the documents reference, those in spilled payloads (chunks) included. A parent whose
+    chunks are not all among `docs` (a sampled read) gives only the names it holds itself."""
+    docs = list(docs)
+    chunks: dict[str, list[dict]] = defaultdict(list)
+    for d in docs:
+        if d.get("type") == "chunk":
+            chunks[d["parentId"]].append(d)
     names: set[str] = set()
     for d in docs:
+        if d.get("type") == "chunk":
+            continue
+        parts = chunks.get(d["id"], [])
+        if d.get("chunks") and len(parts) == d["chunks"]:
+            d = {**d, **json.loads("".join(p["text"] for p in sorted(parts, key=lambda c: c["seq"])))}
         for ref in (d.get("secretRefs") or []) + (d.get("contentSecretRefs") or []):
             names.update(ref_names(ref))
         names.update(d.get("rawSecretRefs") or ())

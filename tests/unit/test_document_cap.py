@@ -6,7 +6,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from migration.domain import errors, planner, spill
+from migration.domain import errors, exporter, planner, spill
 from migration.domain.families import MAX_KEY_CHARS
 from migration.domain.key_builder import MAX_TYPED_CHARS, MAX_TYPED_IDS
 
@@ -115,3 +115,27 @@ def test_every_planned_document_fits_the_cap(session, suffix, messages, agents):
     p = planner.plan("t", "u", data, max_document_bytes=cap)
     assert max(_size(d) for d in p.documents) <= cap
     assert len(p.keys) == len(data)
+
+
+# Spilled documents keep their secret references in their chunks: export must still find every vault name
+# (found in review: export of a spilled agent or message with a credential failed on a missing secret).
+SPILLED_WITH_SECRETS = {
+    "ai_agents_t": json.dumps([{"id": "a1", "config": {"apiKey": "sk-" + "a" * 40, "notes": "n" * 6000}}]),
+    "chat_session_s": json.dumps([{"role": "user", "content": "use sk-" + "c" * 40 + " " + "z" * 6000}]),
+    "mcp_servers_t": json.dumps([{"id": "m", "env": {"TOKEN": "t" * 30}, "args": ["x" * 6000]}]),
+}
+
+
+def test_secret_references_inside_chunks_are_found_and_exported():
+    p = planner.plan("t", "u", SPILLED_WITH_SECRETS, max_document_bytes=4096)
+    assert any(d["type"] == "chunk" for d in p.documents) and p.secrets
+    assert exporter.secret_names(p.documents) == set(p.secrets)
+    rebuilt = exporter.rebuild(p.documents, dict(p.secrets))
+    assert {k: json.loads(v) for k, v in rebuilt.items()} == {k: json.loads(v) for k, v in SPILLED_WITH_SECRETS.items()}
+
+
+def test_a_sampled_read_missing_chunks_gives_the_names_it_can():
+    p = planner.plan("t", "u", SPILLED_WITH_SECRETS, max_document_bytes=4096)
+    first_chunk = next(d for d in p.documents if d["type"] == "chunk")
+    sampled = [d for d in p.documents if d is not first_chunk]
+    assert exporter.secret_names(sampled) <= set(p.secrets)
