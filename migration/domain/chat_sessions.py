@@ -11,19 +11,14 @@ from typing import Any
 from migration.domain import models
 from migration.domain.families import Classification
 from migration.domain.key_builder import MAX_TYPED_CHARS, KeyBuilder, plain_id, within_share
-from migration.domain.secret_fields import (
-    PLACEHOLDER_PREFIX,
-    Patterns,
-    all_flat_and_plain,
-    flat_and_plain,
-    may_hold_high_confidence,
-)
-from migration.domain.value_parsing import Quarantine, escapes_ascii, parse_structured
-from shared.secret_patterns import may_hold_high_confidence as may_hold_text
+from migration.domain.secret_fields import PLACEHOLDER_PREFIX, Patterns, all_flat_and_plain, flat_and_plain
+from migration.domain.value_parsing import Quarantine, parse_scanned
 
 
 def chat_session(b: KeyBuilder, c: Classification) -> str:
-    parsed = parse_structured(b.text)
+    # The parse also refuses a credential in any object key (quarantined `secret_in_key`), whatever the scan
+    # below decides: keys are never scanned per message. `may_hold` is its conservative pre-check of the text.
+    parsed, may_hold = parse_scanned(b.text)
     messages: list | None
     if isinstance(parsed, list):
         shape, messages, session_data = "array", parsed, None
@@ -36,10 +31,8 @@ def chat_session(b: KeyBuilder, c: Classification) -> str:
     has_messages_field = shape == "object" and messages is not None  # `{"messages": []}` keeps its field
     messages = messages or []
     within_share(b, len(messages))
-    # One look at the whole session: most hold no credential-like text at all, and then no message needs
-    # its own high-confidence scan (field names are still checked per message). The received text holds every
-    # anchor a decoded string holds unless an escape wrote a letter, and needs no serialisation.
-    may_hold = may_hold_text(b.text) if not escapes_ascii(b.text) else may_hold_high_confidence(messages)
+    # One look at the whole session (`may_hold`, from the parse): most hold no credential-like text at all, and
+    # then no message needs its own high-confidence scan (field names are still checked per message).
     scan: Patterns = "high_confidence" if may_hold else "none"
     # Then a message whose fields are all scalars under plain names has nothing to extract; checked for the
     # whole session at once when every message is such.

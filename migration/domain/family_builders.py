@@ -8,7 +8,14 @@ from migration.domain import models
 from migration.domain.families import Classification, Family
 from migration.domain.key_builder import MAX_TYPED_IDS, KeyBuilder, plain, plain_id, within_share
 from migration.domain.plan_model import Plan, envelope, merged_preferences_id
-from migration.domain.value_parsing import MAX_VALUE_DEPTH, Quarantine, parse_json, parse_structured
+from migration.domain.value_parsing import (
+    MAX_VALUE_DEPTH,
+    SECRET_IN_KEY,
+    Quarantine,
+    key_holds_credential,
+    parse_json,
+    parse_structured,
+)
 from shared.json_depth import deeper_than
 
 # Seed's merged-preferences categories, by the key's name (`ui_preferences_<t>` -> `ui_preferences`).
@@ -77,6 +84,8 @@ def preferences(b: KeyBuilder, c: Classification) -> str:
     ok, parsed = parse_json(b.text)
     if ok and isinstance(parsed, (dict, list)) and deeper_than(parsed, MAX_VALUE_DEPTH):
         raise Quarantine("too_deep")
+    if ok and isinstance(parsed, (dict, list)) and key_holds_credential(parsed, b.text):
+        raise Quarantine(SECRET_IN_KEY)
     doc = b.doc("preferences", f"preferences.{b.kh}", name=c.name)
     if ok and isinstance(parsed, (dict, list)):
         value, refs = b.extract(parsed, by_pattern=True)
@@ -108,6 +117,8 @@ def quarantine(b: KeyBuilder, reason: str, family: Family | None, doc_type: str 
     # A key kept whole for its size (or one with very many secrets) stays exact text, vaulted in a few pieces;
     # so does a config family's (its endpoints are secrets too, wherever they sit in an odd shape).
     ok, parsed = parse_json(b.text) if reason not in _KEPT_WHOLE and not sensitive else (False, None)
+    if ok and isinstance(parsed, (dict, list)) and key_holds_credential(parsed, b.text):
+        ok, sensitive = False, True  # keys are stored as they are: the whole text goes to the vault
     if ok and isinstance(parsed, (dict, list)) and not deeper_than(parsed, MAX_VALUE_DEPTH):
         value, refs = b.extract(parsed, by_pattern=True)
         if refs and len(refs) <= MAX_QUARANTINE_SECRETS:

@@ -14,7 +14,7 @@ from migration.domain.secret_fields import (
     looks_secret,
     vault_name,
 )
-from migration.domain.value_parsing import Quarantine, dumps_value, has_duplicate_keys
+from migration.domain.value_parsing import Quarantine, dumps_value, hides_from_text_scan
 
 
 class KeyBuilder:
@@ -57,9 +57,10 @@ class KeyBuilder:
         return stored
 
     def raw_fields(self, sensitive: bool) -> dict:
-        """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces."""
+        """A raw value kept as-is, or, when it may hold a credential, moved to the vault in pieces. JSON text is
+        judged by what JSON.parse reads too: a duplicate key, or a credential spelled with escapes in a key."""
         if not self.text or not (sensitive or is_secret_name(self.key) or looks_secret(self.text)
-                                 or has_duplicate_keys(self.text)):
+                                 or hides_from_text_scan(self.text)):
             return {"raw": self.text}
         names = []
         for n, start in enumerate(range(0, max(len(self.text), 1), PIECE_CHARS)):

@@ -12,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from migration.domain.secret_fields import may_hold_high_confidence
 from shared.json_depth import deeper_than
+from shared.secret_patterns import high_confidence_spans, may_hold_high_confidence as may_hold_text
 from shared.strict_json import DuplicateKey, unique_pairs
 
 # Deeper values are kept raw (quarantined `too_deep`): Cosmos DB refuses deeply nested items, and copies and
@@ -135,14 +137,78 @@ def has_duplicate_keys(text: str) -> bool:
     return False
 
 
-def parse_structured(text: str) -> Any:
-    """A value to split into documents: JSON, and no deeper than Cosmos DB and our own walks can take."""
+# A value whose object keys hold a credential is not stored as JSON: keys are copied into documents and backups
+# as they are (never swapped for placeholders), so such a value is quarantined and vaulted whole, like a
+# duplicate key.
+SECRET_IN_KEY = "secret_in_key"
+
+
+def may_hold_high_confidence_json(text: str, value: Any) -> bool:
+    """False only when no string of `value` (parsed from `text`), object keys included, can hold a
+    high-confidence credential. The anchors of those formats are printable ASCII and match without a word
+    boundary, so the received text holds every anchor a decoded string holds unless an escape wrote a printable
+    ASCII character (the other escapes write `"`, `\\`, `/`, control or non-ASCII characters, none of them in an
+    anchor); then the value's own serialisation is scanned instead (orjson escapes no anchor character)."""
+    return may_hold_text(text) if not escapes_ascii(text) else may_hold_high_confidence(value)
+
+
+def object_keys(value: Any) -> set[str]:
+    """Every object key at any depth. Iterative: a value may nest hundreds of levels (quarantined ones)."""
+    keys: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+        if isinstance(v, dict):
+            keys.update(v)
+        stack.extend(c for c in children if isinstance(c, (dict, list)))
+    return keys
+
+
+def key_holds_credential(value: Any, text: str | None = None) -> bool:
+    """True when an object key of `value`, at any depth, holds a high-confidence credential. With the text
+    `value` was parsed from, a value whose text holds no anchor is not walked at all."""
+    if text is not None and not may_hold_high_confidence_json(text, value):
+        return False
+    return any(high_confidence_spans(k) for k in object_keys(value))
+
+
+def hides_from_text_scan(text: str) -> bool:
+    """True when a scan of `text` itself could miss what JSON.parse reads from it: a duplicate key (the text
+    holds a value the parse drops) or, when the text has escapes, a credential in an object key or a string
+    value (`"sk\\u002d…"`; `"\\nsk-…"`, where the text shows `nsk-`, no word boundary). Decided from the
+    parsed keys, one strict parse."""
+    try:
+        value = _loads(text, object_pairs_hook=unique_pairs)
+    except DuplicateKey:
+        return True
+    except (ValueError, _NotJson, RecursionError):
+        return False
+    if "\\" not in text:
+        return False
+    if isinstance(value, str):
+        return bool(high_confidence_spans(value))
+    return key_holds_credential(value)
+
+
+def parse_scanned(text: str) -> tuple[Any, bool]:
+    """parse_structured, plus may_hold_high_confidence_json of the value (the chat builder's pre-check, so the
+    session's text is scanned once)."""
     ok, value = parse_json(text)
     if not ok:
         raise Quarantine("duplicate_key" if has_duplicate_keys(text) else "invalid_json")
     if deeper_than(value, MAX_VALUE_DEPTH):
         raise Quarantine("too_deep")
-    return value
+    may_hold = may_hold_high_confidence_json(text, value)
+    if may_hold and key_holds_credential(value):
+        raise Quarantine(SECRET_IN_KEY)
+    return value, may_hold
+
+
+def parse_structured(text: str) -> Any:
+    """A value to split into documents: JSON, no deeper than Cosmos DB and our own walks can take, and no
+    credential in an object key."""
+    return parse_scanned(text)[0]
 
 
 def dumps_value(value: Any) -> str:

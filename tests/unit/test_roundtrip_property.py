@@ -14,8 +14,9 @@ TENANT, OTHER = "contoso", "fabrikam"
 # Any code point, lone surrogates included: browsers emit them (a string cut mid-emoji).
 chars = st.characters(codec=None, exclude_categories=())
 text = st.text(chars, max_size=30)
-# Credentials inside values (never in key or field names): high-confidence formats carry the marker H, which
-# must never be stored in clear anywhere (chat text included); context shapes carry C (configs only).
+# Credentials inside values and as object keys (never in localStorage key names): high-confidence formats carry
+# the marker H, which must never be stored in clear anywhere (chat text and object keys included); context shapes
+# carry C (configs only).
 # Computed, not literal: Hypothesis feeds a module's string literals to st.text, which would put them in key names.
 H = hashlib.sha256(b"high").hexdigest()[:24]
 C = hashlib.sha256(b"context").hexdigest()[:24]
@@ -30,7 +31,8 @@ value_text = st.one_of(text, st.builds(lambda a, c, b: f"{a} {c} {b}", text, st.
 scalar = st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60),
                    st.floats(allow_nan=False, allow_infinity=False), value_text)
 field_names = st.one_of(st.sampled_from(["id", "name", "apiKey", "token", "env", "headers", "content", "message",
-                                         "role", "timestamp", "messages", "endpoint", "llmConfigId", "x"]), text)
+                                         "role", "timestamp", "messages", "endpoint", "llmConfigId", "x"]), text,
+                        high_confidence)
 json_value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                            st.dictionaries(field_names, inner, max_size=5)),
                           max_leaves=20)
@@ -56,9 +58,14 @@ def _duplicate_keys(v) -> str:
     return '{"token":' + json.dumps(f"sk-{H}") + ',"x":' + json.dumps(v) + ',"token":""}'
 
 
+def _escaped(v) -> str:
+    """JSON text with every `-` and `_` written as an escape: a credential in it, key or value, does not show."""
+    return json.dumps(v).replace("-", "\\u002d").replace("_", "\\u005f")
+
+
 def as_value(strategy):
     return st.one_of(strategy.map(lambda v: json.dumps(v, ensure_ascii=False)),
-                     strategy.map(json.dumps), strategy.map(_duplicate_keys), value_text,
+                     strategy.map(json.dumps), strategy.map(_escaped), strategy.map(_duplicate_keys), value_text,
                      st.sampled_from(["", "null", "{", "[NaN]", "dark"]))
 
 
@@ -91,10 +98,11 @@ def test_export_of_migrate_gives_back_every_key_not_ignored(data):
     assert {d["sourceKey"] for d in stored if d.get("sourceKey") is not None} <= kept
     # High-confidence credentials are in no document and no backup value, whatever the family or shape.
     # (Names are not values: Hypothesis reuses drawn strings, so one may turn up as a key or field name.)
+    # Object keys are values here; only localStorage key names (stored as `sourceKey`) are exempt.
     stored_text = json.dumps(plan.documents) + json.dumps(plan.backup_values)
-    names = _names(data)
+    stored_text += stored_text.replace("\\\\u002d", "-").replace("\\\\u005f", "_")  # raw text kept escaped
     for secret in HIGH_CONFIDENCE:
-        if not any(secret in name for name in names):
+        if not any(secret in name for name in data):
             assert not re.search(r"(?<![A-Za-z0-9_])" + re.escape(json.dumps(secret)[1:-1]), stored_text)
     placeholders = {f"@keyvault:{name}" for name in plan.secrets}
     assert all(_strings_in(d) & placeholders or "rawSecretRefs" in d for d in stored if d.get("secretRefs"))
@@ -109,20 +117,3 @@ def _strings_in(value) -> set[str]:
         return set().union(*map(_strings_in, value)) if value else set()
     return set()
 
-
-def _names(data: dict) -> set[str]:
-    names = set(data)
-    def walk(v):
-        if isinstance(v, dict):
-            names.update(v)
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-    for text in data.values():
-        try:
-            walk(json.loads(text))
-        except ValueError:
-            pass
-    return names

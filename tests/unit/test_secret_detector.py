@@ -146,6 +146,60 @@ def test_duplicate_keys_make_a_value_text_that_goes_to_the_vault(text):
         assert exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)[key] == text
 
 
+# A credential as an object key: keys are stored as they are, so the value is quarantined and vaulted whole.
+# Spelled plainly, with an escape that writes an ASCII character, and after an escape that hides its word
+# boundary from a scan of the text (`\nsk-…` reads `nsk-` there).
+KEY_SPELLINGS = {"plain": json.dumps("sk-" + S), "escaped": '"sk\\u002d' + S + '"',
+                 "after_newline": '"\\nsk-' + S + '"', "jwt": json.dumps(JWT), "pem": json.dumps(PEM)}
+KEY_PLACES = [  # (localStorage key, its value with the object key spelled at `K`)
+    ("ai_agents_t", '[{"id":"a","name":"n",K:1}]'),
+    ("user_llm_configs_t", '[{"id":"c","provider":"openai","cfg":{K:"x"}}]'),
+    ("tenant_mcp_servers_t", '{"m1":{"id":"m1","command":"npx",K:true}}'),
+    ("chat_session_1", '[{"role":"user","content":"hi",K:1}]'),
+    ("chat_session_2", '[{"role":"user","content":"hi","meta":[{"a":{K:null}}]}]'),
+    ("chat_session_3", '{"title":"t",K:1,"messages":[{"role":"user","content":"hi"}]}'),
+    ("chat_session_t_global", '["bare", {K:1}]'),
+    ("ui_preferences_t", '{"layout":{K:"wide"}}'),
+    ("theme", '{K:"dark"}'),
+    ("something_unknown", '{"a":[{K:1}]}'),                  # quarantined JSON: unknown key
+    ("ai_agents_t", '{"version":2,"agents":[{K:1}]}'),       # quarantined JSON: unexpected shape
+]
+
+
+@pytest.mark.parametrize("spelling", KEY_SPELLINGS)
+@pytest.mark.parametrize("key, template", KEY_PLACES)
+def test_a_credential_as_an_object_key_is_never_stored(key, template, spelling):
+    text = template.replace("K", KEY_SPELLINGS[spelling])
+    value = json.loads(text)
+    p = planner.plan("t", "u", {key: text})
+    outcome = p.keys[0]
+    assert outcome.disposition.value == "quarantined", outcome
+    # Quarantined for their key or shape before their keys are looked at; vaulted whole all the same.
+    assert outcome.reason == ("unknown_key" if key == "something_unknown" else "secret_in_key"), outcome
+    stored = json.dumps(p.documents, ensure_ascii=False) + json.dumps(p.backup_values, ensure_ascii=False)
+    assert S not in stored and "IUzI1NiJ9" not in stored and "MIIEowIBAAKCAQEA" not in stored
+    assert all("rawSecretRefs" in d for d in p.documents if d["type"] == "quarantine")
+    out = exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)
+    assert out[key] == text and json.loads(out[key]) == value
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":' + "[" * 70 + '{"sk\\u002d' + S + '":1}' + "]" * 70 + "}",  # too deep, escaped key inside
+    '"sk\\u002d' + S + '"',                                          # a JSON string, escaped
+])
+def test_raw_text_is_judged_by_what_json_parse_reads(text):
+    for key in ("theme", "odd_key"):
+        p = planner.plan("t", "u", {key: text})
+        stored = json.dumps(p.documents, ensure_ascii=False) + json.dumps(p.backup_values, ensure_ascii=False)
+        assert S not in stored, key
+        assert exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)[key] == text
+
+
+def test_keys_that_only_look_like_prose_are_kept():
+    p = planner.plan("t", "u", {"chat_session_1": '[{"role":"user","content":"hi","task-force-alpha-bravo-1":1}]'})
+    assert p.keys[0].disposition.value == "migrated"
+
+
 @pytest.mark.parametrize("key, value", [
     ("ai_agents_t", {"version": 2, "agents": [{"auth": {"key": S}}]}),       # collection of unexpected shape
     ("some_unknown_key", {"privateKey": S}),
