@@ -173,6 +173,19 @@ def key_holds_credential(value: Any, text: str | None = None) -> bool:
     return any(high_confidence_spans(k) for k in object_keys(value))
 
 
+# A backslash pair, or a backslash that starts no escape Python's codec shares with JSON (dropped: `\/`, `\q`).
+_NOT_A_SHARED_ESCAPE = re.compile(r'(\\\\)|\\(?![\\"bfnrtu])')
+
+
+def unescaped(text: str) -> str:
+    """`text` with JSON's backslash escapes decoded, as a reader decoding it would see it, even where the text is
+    not JSON (truncated): C-speed codec passes, no call per escape. Malformed escapes are dropped: only scans
+    read the result."""
+    shared = _NOT_A_SHARED_ESCAPE.sub(r"\1", text)
+    decoded = shared.encode("ascii", "backslashreplace").decode("unicode_escape", "ignore")
+    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")  # pairs join, as in JSON
+
+
 def hides_from_text_scan(text: str) -> bool:
     """True when a scan of `text` itself could miss what JSON.parse reads from it: a duplicate key (the text
     holds a value the parse drops) or, when the text has escapes, a credential in an object key or a string
@@ -182,8 +195,8 @@ def hides_from_text_scan(text: str) -> bool:
         value = _loads(text, object_pairs_hook=unique_pairs)
     except DuplicateKey:
         return True
-    except (ValueError, _NotJson, RecursionError):
-        return False
+    except (ValueError, _NotJson, RecursionError):  # not JSON: the text as a reader decoding its escapes sees it
+        return "\\" in text and bool(high_confidence_spans(unescaped(text)))
     if "\\" not in text:
         return False
     if isinstance(value, str):

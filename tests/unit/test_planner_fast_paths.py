@@ -131,3 +131,18 @@ def test_an_object_session_with_no_messages_keeps_its_field():
     p = planner.plan("contoso", "u", {"chat_session_s1": '{"messages": [], "title": "t"}'})
     session = next(d for d in p.documents if d["type"] == "chat_session")
     assert session["messagesField"] == "messages" and session["messageCount"] == 0
+
+
+@given(st.text(), st.booleans())
+def test_unescaped_reads_a_json_string_body_as_json_does(text, ensure_ascii):
+    body = json.dumps(text, ensure_ascii=ensure_ascii)[1:-1]
+    assert value_parsing.unescaped(body) == text
+
+
+@pytest.mark.parametrize("text, seen", [
+    ('{"sk\\u002dabc": \\u002d0.0}', '{"sk-abc": -0.0}'),  # not JSON (a bare escape), still decoded
+    ("a\\/b\\qc", "a/bqc"), ("tail\\", "tail"), ("x\\u00G", "xG"), ("\\x41\\N\\U\\0", "x41NU0"),
+    ("a\\\\qb", "a\\qb"), ("é😀\\u0041", "é😀A"),
+])
+def test_unescaped_on_text_that_is_not_json(text, seen):
+    assert value_parsing.unescaped(text) == seen

@@ -260,3 +260,17 @@ def test_quarantined_json_with_very_many_secrets_is_kept_whole_in_the_vault():
     assert S not in json.dumps(p.documents) and S not in json.dumps(p.backup_values)
     assert len(p.secrets) == -(-len(text) // 4000)  # a few pieces, not one secret per field
     assert exporter.rebuild(json.loads(json.dumps(p.documents)), p.secrets)["some_unknown_key"] == text
+
+
+# Text that is not JSON at all still reads as a credential once its escapes are decoded (found by the round-trip
+# property: `{"sk\u002d…": \u002d0.0}` under `theme` was kept raw in clear).
+@pytest.mark.parametrize("text", [
+    '{"sk\\u002d' + "6ef7c9b15ecdd69083724b84" + '": \\u002d0.0}',
+    '{"k": "x\\nsk-' + "6ef7c9b15ecdd69083724b84",
+    '[{"sk\\u005flive_' + "6ef7c9b15ecdd69083724b84" + '": 1',
+])
+def test_text_that_is_not_json_is_judged_with_its_escapes_decoded(text):
+    p = planner.plan("t", "u", {"theme": text})
+    stored = json.dumps(p.documents) + json.dumps(p.backup_values)
+    assert "6ef7c9b15ecdd69083724b84" not in stored
+    assert exporter.rebuild(p.documents, dict(p.secrets))["theme"] == text
