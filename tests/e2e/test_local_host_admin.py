@@ -141,7 +141,11 @@ def test_relay_delivers_azurite_blobs_to_the_webhook(emulator_env, tmp_path):
                     time.sleep(0.2)
                 [recorded] = backups_recorded(env)
                 assert recorded["verified"] is True and recorded["sha256"] == resp["data"]["backup"]["sha256"]
+                # The relay logs its delivery after the webhook answered, so after the host recorded it.
+                deadline = time.monotonic() + 10
+                while "delivered BlobCreated" not in (tmp_path / "relay.log").read_text():
+                    assert relay.poll() is None and time.monotonic() < deadline, (tmp_path / "relay.log").read_text()
+                    time.sleep(0.1)
             finally:
                 relay.terminate()
                 relay.wait(10)
-    assert "delivered BlobCreated" in (tmp_path / "relay.log").read_text()
