@@ -82,6 +82,7 @@ class KeyBuilder:
 # stays beside the chunks in its document, so a longer one is not made at all.
 MAX_TYPED_CHARS = 256
 MAX_TYPED_IDS = 64  # a list of ids copied (an agent's `mcpServerIds`)
+_TYPED_INT_BOUND = 10 ** (MAX_TYPED_CHARS - 1)  # str() of a larger int is too long to copy
 
 
 def plain(value: Any) -> Any:
@@ -95,12 +96,10 @@ def plain(value: Any) -> Any:
 def plain_id(value: Any) -> str | None:
     """An id copied as text (ids may be numbers), or None where `plain` gives None or its text is too long."""
     value = plain(value)
-    if value is None or isinstance(value, int) and abs(value) >= _TYPED_INT_BOUND:  # str() of it is too long
+    if value is None or isinstance(value, int) and abs(value) >= _TYPED_INT_BOUND:
         return None
     return str(value)
 
-
-_TYPED_INT_BOUND = 10 ** (MAX_TYPED_CHARS - 1)
 
 
 def within_share(b: KeyBuilder, items: int) -> None:

@@ -187,21 +187,12 @@ def unescaped(text: str) -> str:
 
 
 def hides_from_text_scan(text: str) -> bool:
-    """True when a scan of `text` itself could miss what JSON.parse reads from it: a duplicate key (the text
-    holds a value the parse drops) or, when the text has escapes, a credential in an object key or a string
-    value (`"sk\\u002d…"`; `"\\nsk-…"`, where the text shows `nsk-`, no word boundary). Decided from the
-    parsed keys, one strict parse."""
-    try:
-        value = _loads(text, object_pairs_hook=unique_pairs)
-    except DuplicateKey:
+    """True when a scan of `text` itself could miss what a reader of it sees: a duplicate key (the text holds a
+    value JSON.parse drops) or a credential spelled with escapes, in a key or a string, JSON or not
+    (`"sk\\u002d…"`; `"\\nsk-…"`, where the text shows `nsk-`, no word boundary): read with them decoded."""
+    if "\\" in text and high_confidence_spans(unescaped(text)):
         return True
-    except (ValueError, _NotJson, RecursionError):  # not JSON: the text as a reader decoding its escapes sees it
-        return "\\" in text and bool(high_confidence_spans(unescaped(text)))
-    if "\\" not in text:
-        return False
-    if isinstance(value, str):
-        return bool(high_confidence_spans(value))
-    return key_holds_credential(value)
+    return has_duplicate_keys(text)
 
 
 def parse_scanned(text: str) -> tuple[Any, bool]:
